@@ -1,0 +1,87 @@
+"""Exporters, registered by name. Adding a format = one module + one line in ``_MODULES``.
+
+An exporter receives a :class:`QuizSet` (plain data, already verified and rendered to
+text; exporters never call sympy) and a target folder, and returns the paths it wrote.
+Every file is written with :func:`quizgen.fsutil.atomic_write`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..errors import QuizgenError
+
+
+@dataclass
+class Paper:
+    """One paper: the questions one student (or one version A, B, ...) gets."""
+
+    label: str                      # "Version A", "Ada Lovelace (s001)", or "" for a plain set
+    questions: list[dict]           # question objects in the JSON contract form (docs/question-format.md)
+    student_id: str | None = None
+    student_name: str | None = None
+
+
+@dataclass
+class QuizSet:
+    """What exporters get: a titled set of papers, plus options."""
+
+    title: str
+    papers: list[Paper]
+    name: str = "quiz"              # file stem, e.g. "week3" -> week3-worksheet.html
+    subtitle: str = ""              # course / week line
+    date: str = ""                  # printed date; never "today" (determinism)
+    instructions: str = ""
+    seed: int = 0
+    options: dict = field(default_factory=dict)   # e.g. {"pdf": True, "moodle_form": "auto"}
+
+    @property
+    def questions(self) -> list[dict]:
+        return [q for p in self.papers for q in p.questions]
+
+
+Exporter = Callable[[QuizSet, Path], list[Path]]
+
+EXPORTERS: dict[str, Exporter] = {}
+
+# format name -> module under quizgen.export that calls ``register``
+_MODULES = {
+    "json": "json_export",
+    "html": "html",
+    "latex": "latex",
+    "moodle": "moodle",
+}
+
+
+def register(name: str):
+    """Decorator: make ``fn(quizset, out_dir) -> [paths]`` the exporter for ``name``."""
+
+    def deco(fn: Exporter) -> Exporter:
+        EXPORTERS[name] = fn
+        return fn
+
+    return deco
+
+
+def available() -> list[str]:
+    return sorted(_MODULES)
+
+
+def get(name: str) -> Exporter:
+    if name not in _MODULES:
+        raise QuizgenError(f"unknown output format {name!r}",
+                           fix=f"use one of: {', '.join(available())}")
+    if name not in EXPORTERS:
+        importlib.import_module(f"{__name__}.{_MODULES[name]}")
+    return EXPORTERS[name]
+
+
+def export(formats: list[str], quizset: QuizSet, out_dir: Path) -> list[Path]:
+    """Run each exporter in turn into ``out_dir``; returns every path written."""
+    written: list[Path] = []
+    for fmt in formats:
+        written += get(fmt)(quizset, Path(out_dir))
+    return written

@@ -1,0 +1,52 @@
+"""Atomic file output: nothing half-written, ever."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def atomic_write(path: Path | str, data: bytes | str) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+@contextmanager
+def staging_dir(final: Path | str):
+    """Yield a fresh temporary folder beside ``final``; on success it replaces ``final``.
+
+    On any exception (including KeyboardInterrupt) the staging folder is removed and
+    ``final`` is left exactly as it was.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.staging.", dir=final.parent))
+    try:
+        yield stage
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    old = None
+    if final.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old.", dir=final.parent))
+        old.rmdir()
+        os.replace(final, old)
+    os.replace(stage, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
