@@ -1,0 +1,213 @@
+"""The question bank: loading, validating and indexing YAML templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from . import engine
+from .errors import QuizgenError
+from .exprs import CONSTANTS, ExprError, FAMILIES, FUNCTIONS, names_in, parse_tree
+from .inputs import NAME_KEYS, POINT_KEYS
+from .paths import bank_dir
+from .yamlload import Document, load_document, validate
+
+MODULES = {
+    "functions-and-derivatives": "Functions and derivatives",
+    "multivariate-calculus": "Multivariate calculus",
+    "chain-rule-and-networks": "Multivariate chain rule and neural networks",
+    "taylor-series": "Taylor series and linearisation",
+    "optimisation": "Optimisation",
+    "regression": "Regression",
+}
+ANSWER_META = {"op", "label", "kind", "tolerance", "round", "nonzero", "bounds", "data"}
+
+
+@dataclass
+class Template:
+    """One validated template, as data (nothing is executed at load time)."""
+
+    id: str
+    title: str
+    module: str
+    topic: str
+    difficulty: int
+    data: dict
+    source: Path
+    doc: Document = field(repr=False)
+
+    @property
+    def module_title(self) -> str:
+        return MODULES[self.module]
+
+    @property
+    def topic_title(self) -> str:
+        return self.data.get("topic_title") or self.topic.replace("-", " ").capitalize()
+
+    @property
+    def variables(self) -> list[str]:
+        return list(self.data.get("variables") or ["x"])
+
+    @property
+    def parameters(self) -> dict:
+        return self.data.get("parameters") or {}
+
+    @property
+    def answers(self) -> dict:
+        return self.data["answers"]
+
+    def error(self, path: list, message: str, fix: str | None = None) -> QuizgenError:
+        return self.doc.error(path, message, fix)
+
+
+def load_template(path: Path | str) -> Template:
+    """Load one template file: YAML, schema, then the checks a schema cannot express."""
+    doc = load_document(path)
+    if not isinstance(doc.data, dict):
+        raise doc.error([], "a template must be a YAML mapping (key: value lines)",
+                        "start from the annotated example in the README")
+    validate(doc, "template")
+    d = doc.data
+    tpl = Template(d["id"], d["title"], d["module"], d["topic"], d["difficulty"], d, Path(path), doc)
+    _check_semantics(tpl)
+    return tpl
+
+
+def _check_semantics(tpl: Template) -> None:
+    known = set(tpl.variables) | set(CONSTANTS)
+    families = set()
+    for name, spec in tpl.parameters.items():
+        if name in tpl.variables:
+            raise tpl.error(["parameters", name], f"{name!r} is both a parameter and a variable",
+                            "rename the parameter")
+        if "choice" in spec and any(isinstance(c, str) for c in spec["choice"]):
+            bad = [c for c in spec["choice"] if not (isinstance(c, str) and c in FAMILIES)]
+            if bad:
+                raise tpl.error(["parameters", name, "choice"], f"{bad[0]!r} is not a function family",
+                                f"a choice of functions may list: {', '.join(FAMILIES)}")
+            families.add(name)
+        if "dataset" in spec:
+            _check_expr(tpl, ["parameters", name, "dataset", "model"], spec["dataset"]["model"],
+                        known | {"x"}, families)
+        known.add(name)
+    for i, text in enumerate(tpl.data.get("constraints") or []):
+        _check_expr(tpl, ["constraints", i], text, known, families)
+    for name, text in (tpl.data.get("define") or {}).items():
+        _check_expr(tpl, ["define", name], text, known, families)
+        known.add(name)
+    for name, spec in tpl.answers.items():
+        _check_answer(tpl, name, spec, known, families)
+    mc = tpl.data.get("multiple_choice")
+    if mc and mc.get("answer", next(iter(tpl.answers))) not in tpl.answers:
+        raise tpl.error(["multiple_choice", "answer"], f"no answer named {mc['answer']!r}",
+                        f"use one of: {', '.join(tpl.answers)}")
+    if mc:
+        from .misconceptions import MISCONCEPTIONS
+        for i, m in enumerate(mc["misconceptions"]):
+            if m not in MISCONCEPTIONS:
+                raise tpl.error(["multiple_choice", "misconceptions", i], f"unknown misconception {m!r}",
+                                f"use one of: {', '.join(sorted(MISCONCEPTIONS))}")
+
+
+def _check_expr(tpl: Template, path: list, text: Any, known: set, families: set) -> None:
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return
+    try:
+        parse_tree(str(text))
+        used = names_in(str(text))
+    except ExprError as exc:
+        raise tpl.error(path, str(exc), "write maths in Python syntax, e.g. 3*x**2 + sin(2*x)") from None
+    for name in sorted(used):
+        if name not in known and name not in FUNCTIONS and name not in families:
+            raise tpl.error(path, f"unknown name {name!r} in {text!r}",
+                            "declare it under parameters, define, or variables")
+
+
+def _check_answer(tpl: Template, name: str, spec: dict, known: set, families: set) -> None:
+    ops = engine.load_all()
+    op = ops[spec["op"]]
+    given = set(spec) - ANSWER_META
+    if spec.get("data"):
+        if spec["data"] not in tpl.parameters or "dataset" not in tpl.parameters[spec["data"]]:
+            raise tpl.error(["answers", name, "data"], f"{spec['data']!r} is not a dataset parameter",
+                            "declare it under parameters with dataset: {x: ..., model: ...}")
+        given |= {"x", "y", "sigma"}
+    missing = [k for k in op.required if k not in given]
+    if missing:
+        raise tpl.error(["answers", name], f"operation {op.name!r} needs input(s) {', '.join(missing)}",
+                        f"add {', '.join(missing)} (inputs of {op.name}: {', '.join(op.required + op.optional)})")
+    extra = sorted(given - set(op.required) - set(op.optional) - {"x", "y", "sigma"})
+    if extra:
+        raise tpl.error(["answers", name, extra[0]], f"operation {op.name!r} takes no input {extra[0]!r}",
+                        f"inputs of {op.name}: {', '.join(op.required + op.optional)}")
+    scope = known | {"x"} | set(_model_names(spec))
+    for key in sorted(given & set(spec)):
+        for path, text in _strings(spec[key], [key]):
+            if path[0] in NAME_KEYS or path[-1] in NAME_KEYS or path[0] in ("wrt",) or \
+                    (path[0] == "parameters" and len(path) == 2 and isinstance(path[1], int)):
+                continue
+            _check_expr(tpl, ["answers", name] + path, text, scope, families)
+        if key in POINT_KEYS and isinstance(spec[key], dict):
+            for var in spec[key]:
+                if var not in tpl.variables and key != "parameters":
+                    raise tpl.error(["answers", name, key, var], f"{var!r} is not a variable",
+                                    f"list it under variables (now: {', '.join(tpl.variables)})")
+
+
+def _model_names(spec: dict) -> list[str]:
+    params = spec.get("parameters") or spec.get("start") or []
+    return [str(p) for p in params] if isinstance(params, (list, dict)) else []
+
+
+def _strings(obj: Any, path: list) -> Iterable[tuple[list, Any]]:
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _strings(v, path + [k])
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _strings(v, path + [i])
+    else:
+        yield path, obj
+
+
+# ---- the bank ---------------------------------------------------------------------
+
+def template_files(paths: Iterable[Path | str] | None = None) -> list[Path]:
+    """YAML files under ``paths`` (files or folders), default the built-in bank, sorted."""
+    roots = [Path(p) for p in paths] if paths else [bank_dir()]
+    files: list[Path] = []
+    for root in roots:
+        if root.is_dir():
+            files += sorted(p for p in root.rglob("*.y*ml") if p.suffix in (".yaml", ".yml"))
+        elif root.exists():
+            files.append(root)
+        else:
+            raise QuizgenError("no such file or folder", file=str(root), fix="check the path")
+    return files
+
+
+def load_bank(paths: Iterable[Path | str] | None = None) -> list[Template]:
+    """All templates under ``paths``; ids must be unique."""
+    templates, seen = [], {}
+    for f in template_files(paths):
+        tpl = load_template(f)
+        if tpl.id in seen:
+            raise tpl.error(["id"], f"duplicate template id {tpl.id!r} (also in {seen[tpl.id]})",
+                            "give every template its own id")
+        seen[tpl.id] = f
+        templates.append(tpl)
+    return sorted(templates, key=lambda t: (list(MODULES).index(t.module), t.topic, t.id))
+
+
+def select(templates: list[Template], *, modules=(), topics=(), ids=()) -> list[Template]:
+    """Templates matching any of the given modules / topics / ids (all when none given)."""
+    for value, attr in [(v, "module") for v in modules] + [(v, "topic") for v in topics] + \
+            [(v, "id") for v in ids]:
+        if not any(getattr(t, attr) == value for t in templates):
+            options = sorted({getattr(t, attr) for t in templates})
+            raise QuizgenError(f"no template has {attr} {value!r}", where=f"--{attr if attr != 'id' else 'template'}",
+                               fix=f"use one of: {', '.join(options)}")
+    if not (modules or topics or ids):
+        return list(templates)
+    return [t for t in templates if t.module in modules or t.topic in topics or t.id in ids]

@@ -1,0 +1,194 @@
+"""The ``quizgen`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import QuizgenError, VerificationError
+
+
+class Command(click.Command):
+    """Bad input -> one message and exit code 2, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except QuizgenError as exc:
+            click.echo(f"error: {exc.format()}", err=True)
+            ctx.exit(2)
+        except VerificationError as exc:
+            click.echo(f"error: answer key failed independent verification: {exc}", err=True)
+            ctx.exit(1)
+
+
+class Group(click.Group):
+    command_class = Command
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="quizgen")
+def main():
+    """quizgen: randomised, independently verified calculus exercises.
+
+    \b
+    Examples:
+      quizgen list
+      quizgen validate --samples 50
+      quizgen generate --all --count 3 --seed 7 --format json
+      quizgen solve requests.json
+    """
+
+
+def _formats(value: str) -> list[str]:
+    from . import export
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    for n in names:
+        if n not in export.available():
+            raise click.BadParameter(f"unknown format {n!r}; use one of: {', '.join(export.available())}")
+    if not names:
+        raise click.BadParameter("give at least one format")
+    return names
+
+
+@main.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.argument("paths", nargs=-1, type=click.Path())
+def list_cmd(as_json, paths):
+    """List the modules, topics and templates of the bank.
+
+    \b
+    Example:
+      quizgen list
+      quizgen list --json > bank.json
+    """
+    from .bank import load_bank
+    templates = load_bank(paths or None)
+    rows = [{"id": t.id, "title": t.title, "module": t.module, "topic": t.topic,
+             "difficulty": t.difficulty, "multiple_choice": bool(t.data.get("multiple_choice")),
+             "file": str(t.source)} for t in templates]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    module = topic = None
+    for r, t in zip(rows, templates):
+        if r["module"] != module:
+            module, topic = r["module"], None
+            click.echo(f"{t.module_title} ({module})")
+        if r["topic"] != topic:
+            topic = r["topic"]
+            click.echo(f"  {t.topic_title} ({topic})")
+        mc = "  [multiple choice]" if r["multiple_choice"] else ""
+        click.echo(f"    {r['id']:<34} d{r['difficulty']}  {r['title']}{mc}")
+    click.echo(f"{len(rows)} templates in {len({r['module'] for r in rows})} modules, "
+               f"{len({r['topic'] for r in rows})} topics")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--samples", default=20, show_default=True, type=click.IntRange(1, 100000),
+              help="Variants to sample, verify and count per template.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the sampling run.")
+def validate(paths, samples, seed):
+    """Check templates: schema, expressions, and SAMPLES verified variants each.
+
+    PATHS are template files or folders (default: the built-in bank). For each
+    template, prints the number of distinct variants among the samples; exits 2
+    on a bad template, 1 when an answer fails independent verification.
+
+    \b
+    Example:
+      quizgen validate --samples 200
+      quizgen validate my_templates/ --samples 50
+    """
+    from .bank import load_bank
+    from .validation import validate_templates
+    templates = load_bank(paths or None)
+    problems = validate_templates(templates, samples, seed, echo=click.echo)
+    if problems:
+        raise QuizgenError(f"{problems} template(s) failed validation (see above)")
+    click.echo(f"all {len(templates)} templates valid")
+
+
+@main.command()
+@click.option("--module", "modules", multiple=True, help="Select templates of this module (repeatable).")
+@click.option("--topic", "topics", multiple=True, help="Select templates of this topic (repeatable).")
+@click.option("--template", "ids", multiple=True, help="Select this template id (repeatable).")
+@click.option("--all", "all_", is_flag=True, help="Select every template of the bank.")
+@click.option("--bank", type=click.Path(exists=True), multiple=True, help="Template files/folders instead of the built-in bank.")
+@click.option("--count", default=1, show_default=True, type=click.IntRange(1, 100000), help="Variants per template.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the whole run.")
+@click.option("--format", "fmt", default="json", show_default=True,
+              help="Output format(s), comma-separated: json, html, latex, moodle.")
+@click.option("--out", default="output", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--name", default="quizgen", show_default=True, help="File name stem of the outputs.")
+@click.option("--title", default="Practice set", show_default=True, help="Title printed on worksheets.")
+@click.option("--pdf", is_flag=True, help="Also compile LaTeX output to PDF (needs latexmk).")
+@click.option("--moodle-form", type=click.Choice(["auto", "numeric", "multichoice"]), default="auto",
+              show_default=True, help="Moodle question type for templates that have both forms.")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+def generate(modules, topics, ids, all_, bank, count, seed, fmt, out, name, title, pdf, moodle_form, jobs):
+    """Generate COUNT verified variants of the selected templates into OUT.
+
+    \b
+    Examples:
+      quizgen generate --all --count 2 --seed 1
+      quizgen generate --module optimisation --count 5 --format json --out week5
+      quizgen generate --template jacobian-at-point --count 30 --format moodle
+    """
+    from . import export
+    from .bank import load_bank, select
+    from .export import Paper, QuizSet
+    from .fsutil import staging_dir
+    from .pipeline import generate_questions
+    if not (all_ or modules or topics or ids):
+        raise QuizgenError("no templates selected", where="quizgen generate",
+                           fix="add --all, or --module / --topic / --template (see quizgen list)")
+    try:
+        formats = _formats(fmt)
+    except click.BadParameter as exc:
+        raise QuizgenError(str(exc.message), where="--format") from None
+    templates = select(load_bank(bank or None), modules=modules, topics=topics, ids=ids)
+    with click.progressbar(length=len(templates) * count, label="generating", file=sys.stderr,
+                           show_pos=True) as bar:
+        questions = generate_questions(templates, count, seed, jobs, progress=bar.update)
+    quizset = QuizSet(title=title, papers=[Paper("", questions)], name=name, seed=seed,
+                      options={"pdf": pdf, "moodle_form": moodle_form})
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = export.export(formats, quizset, out)
+    for path in written:
+        click.echo(str(path))
+    click.echo(f"{len(questions)} questions from {len(templates)} templates, {len(written)} files in {out}",
+               err=True)
+
+
+@main.command()
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+def solve(file):
+    """Run answer-engine requests: a JSON list of {op, inputs}; '-' reads stdin.
+
+    Prints the same list with "value" and "steps" added to each request; every
+    value is also checked by the independent numerical method.
+
+    \b
+    Example:
+      echo '[{"op": "derivative", "inputs": {"expression": "x**3", "variable": "x", "at": {"x": 2}}}]' \\
+        | quizgen solve -
+    """
+    from .solve import solve_requests
+    name = getattr(file, "name", "<stdin>")
+    try:
+        requests = json.load(file)
+    except json.JSONDecodeError as exc:
+        raise QuizgenError(f"not valid JSON: {exc.msg}", file=name, where=f"line {exc.lineno}, column {exc.colno}",
+                           fix="give a JSON list of {\"op\": ..., \"inputs\": {...}} objects") from None
+    click.echo(json.dumps(solve_requests(requests, name), indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""The answer engine: operations registered by name, computed with sympy / numpy.
+
+An operation is ``fn(inputs) -> Result``; ``inputs`` holds sympy objects (expressions,
+symbols, numbers) and plain lists/dicts, already resolved from a template or a request.
+Adding an operation: write it in a module listed in ``_MODULES`` (or a new one) and
+decorate it with ``@operation("name", kind=...)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import sympy as sp
+
+from ..errors import Degenerate
+from ..numfmt import num, tex_value
+
+
+@dataclass
+class Result:
+    value: Any                       # sympy numbers / expressions, in lists or dicts
+    steps: list[str] = field(default_factory=list)   # TeX lines (maths, no $)
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    fn: Callable[[dict], Result]
+    kind: str                        # default answer kind of its value
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+
+OPERATIONS: dict[str, Operation] = {}
+_MODULES = ("calculus", "chain", "networks", "series", "optimise", "regression")
+
+
+def operation(name: str, *, kind: str, required: tuple[str, ...], optional: tuple[str, ...] = ()):
+    """Register ``fn`` as the engine operation ``name``."""
+
+    def deco(fn):
+        OPERATIONS[name] = Operation(name, fn, kind, required, optional)
+        return fn
+
+    return deco
+
+
+def load_all() -> dict[str, Operation]:
+    for mod in _MODULES:
+        importlib.import_module(f"{__name__}.{mod}")
+    return OPERATIONS
+
+
+def run(op: str, inputs: dict) -> Result:
+    """Run operation ``op`` on resolved ``inputs``."""
+    return load_all()[op].fn(inputs)
+
+
+# ---- helpers shared by operations -------------------------------------------------
+
+def real_number(x: Any) -> sp.Expr:
+    """``x`` as an exact-or-float sympy number; complex, infinite or NaN is degenerate."""
+    x = sp.sympify(x)
+    if x.free_symbols:
+        return x
+    if x.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
+        raise Degenerate("the value is infinite or undefined")
+    val = complex(sp.N(x, 30))
+    if abs(val.imag) > 1e-12 * max(1.0, abs(val.real)):
+        raise Degenerate("the value is complex")
+    if val.real != val.real or abs(val.real) == float("inf"):
+        raise Degenerate("the value is not finite")
+    return x
+
+
+def at_point(expr: sp.Expr, at: dict | None) -> sp.Expr:
+    """Substitute the point ``at`` ({symbol: value}) and simplify numbers."""
+    if not at:
+        return expr
+    return real_number(expr.subs(at))
+
+
+def maybe_at(expr: sp.Expr, at: dict | None) -> sp.Expr:
+    """The expression itself without ``at``; its real value at ``at`` otherwise."""
+    return at_point(expr, at) if at else sp.simplify(expr)
+
+
+def point_tex(at: dict) -> str:
+    return ", ".join(f"{sp.latex(k)} = {sp.latex(v)}" for k, v in at.items())
+
+
+def to_float(x: Any) -> float:
+    return float(sp.N(real_number(x), 30))
+
+
+def tex(obj: Any) -> str:
+    """TeX of a sympy object; matrices as ``pmatrix``; inexact numbers to 4 decimals."""
+    if isinstance(obj, (list, tuple)):
+        obj = sp.Matrix(obj)
+    if isinstance(obj, sp.Float):
+        return num(obj, 4)
+    if isinstance(obj, sp.Rational) and _terminating(obj):
+        return num(obj, 6)
+    return sp.latex(obj, mat_str="pmatrix", mat_delim="")
+
+
+def approx(obj: Any) -> str:
+    """``exact \\approx decimal`` when the exact form is not already a short number."""
+    exact = tex(obj)
+    try:
+        if isinstance(obj, (list, tuple)):
+            decimal = tex_value(_floats(obj), 4)
+        else:
+            decimal = num(to_float(obj), 4)
+    except (TypeError, ValueError):
+        return exact
+    return exact if exact == decimal else f"{exact} \\approx {decimal}"
+
+
+def _floats(obj):
+    return [_floats(o) for o in obj] if isinstance(obj, (list, tuple)) else to_float(obj)
+
+
+def tex_col(items) -> str:
+    """TeX column vector of sympy objects."""
+    return tex(sp.Matrix(list(items)))
+
+
+def _terminating(q: sp.Rational) -> bool:
+    """A fraction whose decimal form is short (denominator 2^a 5^b, at most 4 digits)."""
+    d = int(q.q)
+    if d == 1:
+        return True
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    return d == 1 and q.q <= 10000

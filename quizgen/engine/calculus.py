@@ -1,0 +1,101 @@
+"""Evaluation and differentiation: evaluate, difference quotient, derivatives,
+gradient, Jacobian, Hessian."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..errors import Degenerate
+from . import approx, tex, maybe_at, operation, point_tex, real_number, Result, tex_col
+
+
+def _d(var) -> str:
+    return rf"\frac{{\partial}}{{\partial {tex(var)}}}"
+
+
+@operation("evaluate", kind="number", required=("expression", "at"))
+def evaluate(inp):
+    f, at = inp["expression"], inp["at"]
+    value = real_number(f.subs(at))
+    return Result(value, [rf"f({point_tex(at)}) = {tex(f.subs(at, evaluate=False))} = {tex(value)}"
+                          if len(str(f)) < 60 else rf"f = {tex(value)}"])
+
+
+@operation("difference_quotient", kind="number", required=("expression", "variable", "at", "h"))
+def difference_quotient(inp):
+    f, x, h = inp["expression"], inp["variable"], inp["h"]
+    a = inp["at"][x]
+    fa, fah = real_number(f.subs(x, a)), real_number(f.subs(x, a + h))
+    if h == 0:
+        raise Degenerate("h = 0")
+    value = real_number((fah - fa) / h)
+    steps = [rf"f({tex(a)}) = {tex(fa)}",
+             rf"f({tex(a)} + {tex(h)}) = f({tex(a + h)}) = {tex(fah)}",
+             rf"\frac{{f(a+h) - f(a)}}{{h}} = \frac{{{tex(fah)} - ({tex(fa)})}}{{{tex(h)}}}"
+             rf" = {tex(value)}"]
+    return Result(value, steps)
+
+
+@operation("derivative", kind="number", required=("expression", "variable"), optional=("order", "at"))
+def derivative(inp):
+    f, x, n, at = inp["expression"], inp["variable"], int(inp.get("order") or 1), inp.get("at")
+    d = sp.diff(f, x, n)
+    lhs = rf"\frac{{d^{{{n}}} f}}{{d {tex(x)}^{{{n}}}}}" if n > 1 else rf"\frac{{df}}{{d{tex(x)}}}"
+    steps = [rf"{lhs} = {tex(sp.simplify(d))}"]
+    value = maybe_at(d, at)
+    if at:
+        steps.append(rf"{lhs}\Big|_{{{point_tex(at)}}} = {approx(value)}")
+    return Result(value, steps)
+
+
+@operation("partial_derivative", kind="number", required=("expression", "variables"), optional=("at",))
+def partial_derivative(inp):
+    f, seq, at = inp["expression"], list(inp["variables"]), inp.get("at")
+    d = sp.diff(f, *seq)
+    denom = " ".join(rf"\partial {tex(v)}" for v in reversed(seq))
+    num = r"\partial" + (f"^{{{len(seq)}}}" if len(seq) > 1 else "")
+    lhs = rf"\frac{{{num} f}}{{{denom}}}"
+    steps = [rf"{lhs} = {tex(sp.simplify(d))}"]
+    value = maybe_at(d, at)
+    if at:
+        steps.append(rf"{lhs}\Big|_{{{point_tex(at)}}} = {approx(value)}")
+    return Result(value, steps)
+
+
+@operation("gradient", kind="vector", required=("expression", "variables"), optional=("at",))
+def gradient(inp):
+    f, xs, at = inp["expression"], list(inp["variables"]), inp.get("at")
+    g = [sp.diff(f, v) for v in xs]
+    steps = [rf"\nabla f = {tex_col(sp.simplify(c) for c in g)}"]
+    value = [maybe_at(c, at) for c in g]
+    if at:
+        steps.append(rf"\nabla f({point_tex(at)}) = {approx([[v] for v in value])}")
+    return Result(value, steps)
+
+
+def _matrix_steps(symbol: str, rows, value, at) -> list[str]:
+    steps = [rf"{symbol} = {tex(sp.Matrix(rows).applyfunc(sp.simplify))}"]
+    if at:
+        steps.append(rf"{symbol}({point_tex(at)}) = {approx(value)}")
+    return steps
+
+
+@operation("jacobian", kind="matrix", required=("expressions", "variables"), optional=("at",))
+def jacobian(inp):
+    fs, xs, at = list(inp["expressions"]), list(inp["variables"]), inp.get("at")
+    rows = [[sp.diff(f, v) for v in xs] for f in fs]
+    value = [[maybe_at(c, at) for c in row] for row in rows]
+    return Result(value, _matrix_steps("J", rows, value, at))
+
+
+@operation("hessian", kind="matrix", required=("expression", "variables"), optional=("at",))
+def hessian(inp):
+    f, xs, at = inp["expression"], list(inp["variables"]), inp.get("at")
+    rows = [[sp.diff(f, a, b) for b in xs] for a in xs]
+    value = [[maybe_at(c, at) for c in row] for row in rows]
+    steps = _matrix_steps("H", rows, value, at)
+    if at and len(xs) == 2:
+        det = value[0][0] * value[1][1] - value[0][1] * value[1][0]
+        steps.append(rf"\det H = {tex(sp.nsimplify(det) if det.is_Rational else det)},\quad "
+                     rf"\operatorname{{tr}} H = {tex(value[0][0] + value[1][1])}")
+    return Result(value, steps)

@@ -1,0 +1,85 @@
+"""Taylor series: coefficients, polynomials (several variables), evaluation."""
+
+from __future__ import annotations
+
+from itertools import product
+from math import factorial
+
+import sympy as sp
+
+from . import approx, operation, real_number, Result, tex
+
+
+@operation("taylor_coefficients", kind="vector", required=("expression", "variable", "about", "order"))
+def taylor_coefficients(inp):
+    f, x, a, n = inp["expression"], inp["variable"], inp["about"], int(inp["order"])
+    if isinstance(a, dict):
+        a = a[x]
+    coeffs, steps, d = [], [], f
+    for k in range(n + 1):
+        dk = real_number(d.subs(x, a))
+        c = real_number(dk / factorial(k))
+        coeffs.append(c)
+        steps.append(rf"f^{{({k})}}({tex(x)}) = {tex(d)},\quad c_{{{k}}} = \frac{{f^{{({k})}}({tex(a)})}}{{{k}!}}"
+                     rf" = \frac{{{tex(dk)}}}{{{factorial(k)}}} = {approx(c)}")
+        d = sp.diff(d, x)
+    return Result(coeffs, steps)
+
+
+def _multi_indices(nvars: int, order: int):
+    """Multi-indices of total degree <= order, by degree then lexicographically descending."""
+    out = [m for m in product(range(order + 1), repeat=nvars) if sum(m) <= order]
+    return sorted(out, key=lambda m: (sum(m), [-k for k in m]))
+
+
+def taylor_terms(f, xs, about, order):
+    """(multi-index, coefficient, monomial) of the Taylor polynomial of f about ``about``."""
+    terms = []
+    for m in _multi_indices(len(xs), order):
+        d = f
+        for v, k in zip(xs, m):
+            if k:
+                d = sp.diff(d, v, k)
+        denom = 1
+        for k in m:
+            denom *= factorial(k)
+        coeff = real_number(d.subs(about) / denom)
+        mono = sp.Integer(1)
+        for v, k in zip(xs, m):
+            mono *= (v - about[v]) ** k
+        terms.append((m, coeff, mono))
+    return terms
+
+
+def _polynomial(inp):
+    f, xs, n = inp["expression"], list(inp["variables"]), int(inp["order"])
+    about = inp["about"]
+    if not isinstance(about, dict):
+        about = {xs[0]: about}
+    terms = taylor_terms(f, xs, about, n)
+    poly = sp.Add(*[c * mono for _, c, mono in terms])
+    lin = "f(\\mathbf{a}) + \\nabla f(\\mathbf{a})^\\top(\\mathbf{x}-\\mathbf{a})"
+    quad = " + \\tfrac12 (\\mathbf{x}-\\mathbf{a})^\\top H(\\mathbf{a}) (\\mathbf{x}-\\mathbf{a})"
+    steps = []
+    if len(xs) > 1 and n <= 2:
+        steps.append(rf"f(\mathbf{{x}}) \approx {lin}{quad if n == 2 else ''}")
+    for m, c, mono in terms:
+        if c != 0:
+            steps.append(rf"{tex(c)} \cdot {tex(mono)}" if m != (0,) * len(xs) else rf"f(\mathbf{{a}}) = {approx(c)}")
+    steps.append(rf"T_{{{n}}} = {tex(poly)}")
+    return poly, steps
+
+
+@operation("taylor_polynomial", kind="expression", required=("expression", "variables", "about", "order"))
+def taylor_polynomial(inp):
+    poly, steps = _polynomial(inp)
+    return Result(poly, steps)
+
+
+@operation("taylor_evaluate", kind="number", required=("expression", "variables", "about", "order", "at"))
+def taylor_evaluate(inp):
+    poly, steps = _polynomial(inp)
+    at = inp["at"]
+    value = real_number(poly.subs(at))
+    steps.append(rf"T_{{{int(inp['order'])}}}({', '.join(tex(v) for v in at.values())}) = {approx(value)}")
+    return Result(value, steps)

@@ -1,0 +1,223 @@
+"""HTML exporter: worksheet, answer key and practice page, each one self-contained file.
+
+Maths is converted to MathML at generation time (latex2mathml), figures are inline SVG and
+the CSS is inline, so the pages work offline, on a phone and on paper. Prose is escaped;
+the MathML is checked against an allowlist and re-serialised. Output is byte-deterministic.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+from latex2mathml.converter import convert
+from markupsafe import Markup, escape
+
+from .. import figures
+from ..fsutil import atomic_write
+from ..paths import templates_dir
+from ..textfmt import paragraphs, split_math
+from . import QuizSet, register
+
+log = logging.getLogger(__name__)
+
+PAGES = {"worksheet": "Worksheet", "key": "Answer key", "practice": "Practice"}
+
+
+@register("html")
+def export_html(quizset: QuizSet, out_dir: Path) -> list[Path]:
+    """Write ``<name>-worksheet.html``, ``<name>-key.html`` and ``<name>-practice.html``."""
+    rendered = render_pages(quizset)
+    for tex, error in rendered.fallbacks:
+        log.warning("maths shown as TeX source, MathML conversion failed (%s): %s", error, tex)
+    return [atomic_write(Path(out_dir) / f"{quizset.name}-{kind}.html", html)
+            for kind, html in rendered.pages.items()]
+
+
+@dataclass
+class Rendered:
+    pages: dict[str, str]                   # page kind -> HTML document
+    fallbacks: list[tuple[str, str]]        # (TeX, reason) for maths left as TeX source
+
+
+def render_pages(quizset: QuizSet) -> Rendered:
+    """Every page of the set as HTML text, plus the maths that could not be converted."""
+    fmt = Formatter()
+    template = _environment().get_template("page.html")
+    pages = {kind: template.render(quizset=quizset, mode=kind, page_title=title, fmt=fmt)
+             for kind, title in PAGES.items()}
+    return Rendered(pages, list(fmt.fallbacks.items()))
+
+
+@functools.lru_cache(maxsize=None)
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir() / "html"),
+        autoescape=True, undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.globals["tolerance"] = tolerance
+    return env
+
+
+# ---------------------------------------------------------------- text, maths, figures
+
+@dataclass
+class Formatter:
+    """Turns question text, maths and figures into safe HTML; remembers maths it could not convert."""
+
+    fallbacks: dict[str, str] = field(default_factory=dict)
+    _svgs: dict[str, str] = field(default_factory=dict)
+
+    def text(self, text: str) -> Markup:
+        """Prose with ``$...$`` / ``$$...$$`` maths, one ``<p>`` per paragraph."""
+        return Markup("\n").join(Markup("<p>%s</p>") % self._paragraph(p)
+                                 for p in paragraphs(text or ""))
+
+    def inline(self, text: str) -> Markup:
+        """Like :meth:`text` but without ``<p>``: for choices and feedback."""
+        return Markup("<br>").join(self._paragraph(p) for p in paragraphs(text or ""))
+
+    def math(self, tex: str, display: bool = False) -> Markup:
+        """One TeX formula as MathML, or as ``<code>`` TeX source if it cannot be converted."""
+        try:
+            return Markup(tex_to_mathml(tex, display))
+        except MathError as err:
+            self.fallbacks.setdefault(tex, str(err))
+            return Markup('<code class="tex-fallback">%s</code>') % tex
+
+    def answer(self, answer: dict) -> Markup:
+        """``label = display``; a display that is already an equation is shown as it is."""
+        display = answer["display"]
+        return self.math(display if "=" in display else f"{answer['label']} = {display}")
+
+    def figure(self, spec: dict, prefix: str) -> Markup:
+        """The figure as inline SVG, its ids prefixed so several figures share one page."""
+        key = json.dumps(spec, sort_keys=True)
+        if key not in self._svgs:
+            self._svgs[key] = _embeddable_svg(figures.draw(spec, "svg").decode("utf-8"))
+        return Markup(_SVG_ID.sub(lambda m: f"{m[1]}{prefix}-{m[2]}", self._svgs[key]))
+
+    def _paragraph(self, text: str) -> Markup:
+        return Markup("").join(escape(p.text) if p.kind == "prose"
+                               else self.math(p.text, p.kind == "display")
+                               for p in split_math(text))
+
+
+def tolerance(tol: dict | None) -> str:
+    """``{"abs": 0.005, "rel": 0.001}`` -> ``"±0.005, ±0.1 % relative"``."""
+    tol = tol or {}
+    parts = [f"±{tol['abs']:g}"] if tol.get("abs") else []
+    if tol.get("rel"):
+        parts.append(f"±{tol['rel'] * 100:g} % relative")
+    return ", ".join(parts)
+
+
+_SVG_ID = re.compile(r'(\bid="|url\(#|href="#)([^")]+)')
+_SVG_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
+
+
+def _embeddable_svg(svg: str) -> str:
+    """matplotlib's SVG file without XML prolog, doctype and RDF metadata, for HTML5."""
+    return _SVG_METADATA.sub("", svg[svg.index("<svg"):]).strip()
+
+
+# ---------------------------------------------------------------- TeX -> MathML
+
+class MathError(ValueError):
+    """latex2mathml could not convert a formula, or produced something we do not trust."""
+
+
+_MATHML_NS = "{http://www.w3.org/1998/Math/MathML}"
+_PRIMES = set("\u2032\u2033\u2034\u2057")
+_TAGS = {"math", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "msup", "msub", "msubsup",
+         "mfrac", "msqrt", "mroot", "mover", "munder", "munderover", "mtable", "mtr", "mtd",
+         "mstyle", "mpadded", "mphantom", "menclose", "semantics", "annotation"}
+_ARITY = {"msup": 2, "msub": 2, "mfrac": 2, "mroot": 2, "mover": 2, "munder": 2,
+          "msubsup": 3, "munderover": 3}
+_ATTRS = {"display", "mathvariant", "mathsize", "stretchy", "fence", "form", "separator",
+          "accent", "accentunder", "movablelimits", "largeop", "symmetric", "lspace", "rspace",
+          "minsize", "maxsize", "width", "height", "depth", "voffset", "linebreak",
+          "displaystyle", "scriptlevel", "columnalign", "rowalign", "columnspacing",
+          "rowspacing", "linethickness", "notation", "class", "encoding"}
+# latex2mathml treats "aligned" like plain text and binds a superscript after \end{pmatrix}
+# to the closing bracket only: use align* and brace every environment.
+_TEX_FIXES = [(re.compile(r"\\(begin|end)\{aligned\}"), r"\\\1{align*}"),
+              (re.compile(r"\\begin\{"), r"{\\begin{"),
+              (re.compile(r"\\end\{([a-zA-Z]+\*?)\}"), r"\\end{\1}}")]
+
+
+@functools.lru_cache(maxsize=4096)
+def tex_to_mathml(tex: str, display: bool = False) -> str:
+    """A ``<math>`` element for ``tex``; raises :class:`MathError` when it cannot be trusted."""
+    for pattern, repl in _TEX_FIXES:
+        tex = pattern.sub(repl, tex)
+    try:
+        root = ET.fromstring(convert(tex, display="block" if display else "inline"))
+    except Exception as err:   # latex2mathml raises many unrelated types; any is a failure
+        raise MathError(f"{type(err).__name__}: {err}".rstrip(": ")) from None
+    _check(root)
+    for table in root.iter(f"{_MATHML_NS}mtable"):
+        _table_rules(table)
+    for msup in root.iter(f"{_MATHML_NS}msup"):
+        _unscript_prime(msup)
+    return _serialize(root)
+
+
+def _check(el: ET.Element) -> None:
+    """Only allowlisted MathML tags, the right number of children, no unknown TeX command."""
+    tag = _local(el.tag)
+    if tag not in _TAGS:
+        raise MathError(f"unexpected element <{tag}>")
+    if tag in _ARITY and len(el) != _ARITY[tag]:
+        raise MathError(f"<{tag}> with {len(el)} children")
+    if "\\" in (el.text or "") + (el.tail or ""):
+        raise MathError(f"unknown command {(el.text or el.tail or '').strip()}")
+    for child in el:
+        _check(child)
+
+
+def _table_rules(table: ET.Element) -> None:
+    """MathML Core ignores columnlines/rowlines: mark the cells with classes for the CSS."""
+    cols = table.attrib.pop("columnlines", "").split()
+    rows = table.attrib.pop("rowlines", "").split()
+    for i, row in enumerate(table[:-1]):
+        if _ruled(rows, i):
+            row.set("class", "rule-below")
+    for row in table:
+        for j, cell in enumerate(row[:-1]):
+            if _ruled(cols, j):
+                cell.set("class", "rule-right")
+
+
+def _unscript_prime(msup: ET.Element) -> None:
+    """Chromium draws a superscript prime far too high; a prime glyph is raised already."""
+    script = msup[1]
+    if _local(script.tag) in ("mi", "mo") and set(script.text or "x") <= _PRIMES:
+        msup.tag, script.tag = f"{_MATHML_NS}mrow", f"{_MATHML_NS}mo"
+
+
+def _ruled(lines: list[str], i: int) -> bool:
+    """Is there a line after column/row ``i`` (MathML repeats the last value)?"""
+    return bool(lines) and lines[min(i, len(lines) - 1)] != "none"
+
+
+def _serialize(el: ET.Element) -> str:
+    """HTML5 MathML: no namespace, allowlisted attributes only, everything escaped."""
+    tag = _local(el.tag)
+    attrs = "".join(f' {k}="{_esc(v)}"' for k, v in el.attrib.items() if k in _ATTRS)
+    inner = "".join(_serialize(child) + _esc(child.tail) for child in el)
+    return f"<{tag}{attrs}>{_esc(el.text)}{inner}</{tag}>"
+
+
+def _esc(text: str | None) -> str:
+    return str(escape(text or ""))
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]

@@ -1,0 +1,175 @@
+"""Safe parsing of template maths: Python syntax -> whitelisted AST -> sympy.
+
+Template text is data. We only ever call :func:`ast.parse` on it (which never runs
+code) and then walk the tree, accepting a fixed set of node types, operators and
+function names. Nothing from a template reaches ``eval``/``exec``/``sympify``.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from functools import lru_cache
+from typing import Any, Callable, Mapping
+
+import sympy as sp
+
+from .errors import QuizgenError
+
+# name in template syntax -> sympy callable
+FUNCTIONS: dict[str, Callable] = {
+    "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "exp": sp.exp, "log": sp.log,
+    "sqrt": sp.sqrt, "tanh": sp.tanh, "sinh": sp.sinh, "cosh": sp.cosh,
+    "asin": sp.asin, "acos": sp.acos, "atan": sp.atan, "abs": sp.Abs, "Abs": sp.Abs,
+    "sigmoid": lambda z: 1 / (1 + sp.exp(-z)),
+    "min": sp.Min, "max": sp.Max,
+}
+CONSTANTS: dict[str, Any] = {"pi": sp.pi, "E": sp.E}
+FAMILIES = ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sinh", "cosh", "sigmoid")
+
+_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+           ast.Div: operator.truediv, ast.Pow: operator.pow, ast.Mod: operator.mod}
+_CMPOPS = {ast.Lt: sp.Lt, ast.LtE: sp.Le, ast.Gt: sp.Gt, ast.GtE: sp.Ge,
+           ast.Eq: sp.Eq, ast.NotEq: sp.Ne}
+
+
+class ExprError(ValueError):
+    """An expression that does not parse or uses something not allowed."""
+
+
+@lru_cache(maxsize=4096)
+def parse_tree(text: str) -> ast.expr:
+    """Parse ``text`` as one Python expression and check every node is allowed."""
+    if not isinstance(text, str):
+        text = str(text)
+    try:
+        tree = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError as exc:
+        raise ExprError(f"cannot parse {text!r}: {exc.msg} (write maths in Python syntax: "
+                        f"2*x, x**2, exp(x); no implicit multiplication)") from None
+    _check(tree, text)
+    return tree
+
+
+def _check(node: ast.AST, text: str) -> None:
+    ok = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Constant,
+          ast.Compare, ast.BoolOp, ast.Load, ast.USub, ast.UAdd, ast.Not, ast.And, ast.Or,
+          *_BINOPS, *_CMPOPS)
+    for sub in ast.walk(node):
+        if not isinstance(sub, ok):
+            raise ExprError(f"{text!r}: {type(sub).__name__} is not allowed in maths "
+                            f"(only numbers, names, + - * / ** %, comparisons, and/or/not, "
+                            f"and calls of {', '.join(sorted(FUNCTIONS))})")
+        if isinstance(sub, ast.Constant) and (isinstance(sub.value, bool)
+                                              or not isinstance(sub.value, (int, float))):
+            raise ExprError(f"{text!r}: only numeric literals are allowed, not {sub.value!r}")
+        if isinstance(sub, ast.Call) and (not isinstance(sub.func, ast.Name) or sub.keywords):
+            raise ExprError(f"{text!r}: call functions by name with plain arguments, e.g. sin(2*x)")
+
+
+def names_in(text: str) -> set[str]:
+    """All names used in ``text`` (function names included)."""
+    return {n.id for n in ast.walk(parse_tree(text)) if isinstance(n, ast.Name)}
+
+
+def _number(value: Any) -> sp.Expr:
+    if isinstance(value, float):
+        return sp.Rational(repr(value)) if value == value and abs(value) != float("inf") \
+            else sp.Float(value)
+    return sp.Integer(value)
+
+
+class Builder:
+    """Turns a checked AST into sympy, resolving names through ``scope``.
+
+    ``scope`` maps a name to a sympy object (a parameter value or a defined quantity);
+    a name bound to a string that is a function family (``g: cos``) can be called.
+    Names not in scope become symbols when listed in ``symbols``.
+    """
+
+    def __init__(self, scope: Mapping[str, Any], symbols: Mapping[str, sp.Symbol]):
+        self.scope = scope
+        self.symbols = symbols
+
+    def build(self, node: ast.expr) -> Any:
+        method = getattr(self, f"_{type(node).__name__}")
+        return method(node)
+
+    def _Constant(self, node):
+        return _number(node.value)
+
+    def _Name(self, node):
+        name = node.id
+        if name in self.scope:
+            value = self.scope[name]
+            if isinstance(value, str):
+                raise ExprError(f"{name!r} is the function family {value!r}: call it, e.g. {name}(x)")
+            return value
+        if name in CONSTANTS:
+            return CONSTANTS[name]
+        if name in self.symbols:
+            return self.symbols[name]
+        raise ExprError(f"unknown name {name!r}")
+
+    def _BinOp(self, node):
+        left, right = self.build(node.left), self.build(node.right)
+        if isinstance(node.op, ast.Mod):
+            return sp.Mod(left, right)
+        return _BINOPS[type(node.op)](left, right)
+
+    def _UnaryOp(self, node):
+        operand = self.build(node.operand)
+        if isinstance(node.op, ast.Not):
+            return sp.Not(operand)
+        return -operand if isinstance(node.op, ast.USub) else operand
+
+    def _Call(self, node):
+        name = node.func.id
+        target = self.scope.get(name, name)
+        if not isinstance(target, str) or target not in FUNCTIONS:
+            raise ExprError(f"unknown function {name!r}")
+        args = [self.build(a) for a in node.args]
+        try:
+            return FUNCTIONS[target](*args)
+        except TypeError:
+            raise ExprError(f"{name}() got {len(args)} arguments") from None
+
+    def _Compare(self, node):
+        terms = [self.build(node.left)] + [self.build(c) for c in node.comparators]
+        parts = [_CMPOPS[type(op)](a, b) for op, a, b in zip(node.ops, terms, terms[1:])]
+        return sp.And(*parts) if len(parts) > 1 else parts[0]
+
+    def _BoolOp(self, node):
+        values = [self.build(v) for v in node.values]
+        return sp.And(*values) if isinstance(node.op, ast.And) else sp.Or(*values)
+
+
+def to_sympy(text: str | int | float, scope: Mapping[str, Any] | None = None,
+             symbols: Mapping[str, sp.Symbol] | None = None) -> Any:
+    """Parse ``text`` safely and build the sympy object it denotes."""
+    if isinstance(text, bool):
+        raise ExprError(f"expected a number or an expression, got {text!r}")
+    if isinstance(text, (int, float)):
+        return _number(text)
+    return Builder({} if scope is None else scope, {} if symbols is None else symbols).build(parse_tree(text))
+
+
+def symbols_for(names) -> dict[str, sp.Symbol]:
+    """Real symbols for free variables, keyed by name."""
+    return {n: sp.Symbol(n, real=True) for n in names}
+
+
+def to_text(expr: Any) -> str:
+    """An expression in the contract's plain syntax (``**``, ``exp``, ``log``, ...)."""
+    return sp.sstr(expr, order="lex")
+
+
+class AutoSymbols(dict):
+    """A symbol table that makes a real symbol for any name asked for (requests, not templates)."""
+
+    def __contains__(self, name) -> bool:
+        return True
+
+    def __missing__(self, name: str) -> sp.Symbol:
+        self[name] = sp.Symbol(name, real=True)
+        return self[name]

@@ -1,0 +1,203 @@
+"""Figure specs (numbers only) for the kinds a template can ask for.
+
+Sampling curves is maths, so it happens here, before rendering; the drawing itself
+(matplotlib) is ``figures.py``, called by the exporters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .errors import Degenerate
+from .exprs import ExprError, to_sympy
+from .verify.numeric import compile_text
+from .exprs import to_text
+
+N = 161
+
+
+def _f(expr, var):
+    fn = compile_text(to_text(expr))
+    name = str(var)
+
+    def call(x):
+        try:
+            v = complex(fn({name: float(x)}))
+        except (ValueError, ZeroDivisionError, OverflowError):
+            return float("nan")
+        return v.real if abs(v.imag) < 1e-12 else float("nan")
+    return call
+
+
+def _curve(expr, var, lo, hi, label, style="solid"):
+    f = _f(expr, var)
+    xs = np.linspace(lo, hi, N)
+    ys = [f(x) for x in xs]
+    return {"x": [round(float(x), 6) for x in xs], "y": [None if y != y else round(float(y), 6) for y in ys],
+            "label": label, "style": style}
+
+
+def _get(tpl, spec, key, scope, symbols):
+    try:
+        return to_sympy(spec[key], scope, symbols)
+    except (ExprError, KeyError) as exc:
+        raise tpl.error(["figure", key], f"figure needs a valid {key!r}: {exc}") from None
+
+
+def _range(tpl, spec, scope, around: float):
+    if "range" in spec:
+        lo, hi = (float(to_sympy(v, scope, {})) for v in spec["range"])
+    else:
+        lo, hi = around - 2.5, around + 2.5
+    return lo, hi
+
+
+def build_figure(tpl, scope: dict, symbols: dict, answers: dict) -> dict:
+    spec = tpl.data["figure"]
+    builder = BUILDERS.get(spec["kind"])
+    try:
+        return builder(tpl, spec, scope, symbols, answers)
+    except (TypeError, ValueError, ZeroDivisionError) as exc:
+        raise Degenerate(f"figure: {exc}") from None
+
+
+def _fx(tpl, spec, scope, symbols):
+    var = symbols[spec.get("variable", tpl.variables[0])]
+    return _get(tpl, spec, "expression", scope, symbols), var
+
+
+def _tangent(tpl, spec, scope, symbols, answers):
+    f, x = _fx(tpl, spec, scope, symbols)
+    a = float(_get(tpl, spec, "at", scope, symbols))
+    lo, hi = _range(tpl, spec, scope, a)
+    fa, slope = float(f.subs(x, a)), float(sp.diff(f, x).subs(x, a))
+    curves = [_curve(f, x, lo, hi, "$f(x)$")]
+    points = [{"x": a, "y": fa, "label": f"$({a:g}, {fa:.3g})$"}]
+    if spec["kind"] == "secant":
+        h = float(_get(tpl, spec, "h", scope, symbols))
+        fb = float(f.subs(x, a + h))
+        slope = (fb - fa) / h
+        points.append({"x": a + h, "y": fb, "label": f"$x = {a + h:g}$"})
+        label = "secant"
+    else:
+        label = "tangent"
+    line = fa + slope * (sp.Symbol(str(x), real=True) - a)
+    curves.append(_curve(line, x, lo, hi, label, "dashed"))
+    return {"kind": spec["kind"], "title": spec.get("title", f"$f$ and its {label} at $x = {a:g}$"),
+            "xlabel": "$x$", "ylabel": "$y$", "curves": curves, "points": points, "segments": []}
+
+
+def _function(tpl, spec, scope, symbols, answers):
+    f, x = _fx(tpl, spec, scope, symbols)
+    lo, hi = _range(tpl, spec, scope, 0.0)
+    return {"kind": "function", "title": spec.get("title", "$f(x)$"), "xlabel": "$x$", "ylabel": "$y$",
+            "curves": [_curve(f, x, lo, hi, "$f(x)$")], "points": [], "segments": []}
+
+
+def _taylor(tpl, spec, scope, symbols, answers):
+    f, x = _fx(tpl, spec, scope, symbols)
+    a = float(_get(tpl, spec, "about", scope, symbols))
+    lo, hi = _range(tpl, spec, scope, a)
+    curves = [_curve(f, x, lo, hi, "$f(x)$")]
+    styles = ["dashed", "dotted", "dashdot", "dashed"]
+    for i, n in enumerate(spec.get("orders", [1, 2, 3])):
+        poly = sp.series(f, x, sp.Rational(str(a)), int(n) + 1).removeO()
+        curves.append(_curve(poly, x, lo, hi, f"$T_{{{n}}}$", styles[i % 4]))
+    ys = [y for y in curves[0]["y"] if y is not None]
+    span = (max(ys) - min(ys)) or 1.0
+    for c in curves[1:]:
+        c["y"] = [None if y is None or not (min(ys) - span <= y <= max(ys) + span) else y for y in c["y"]]
+    return {"kind": "taylor", "title": spec.get("title", f"Taylor approximations about $x = {a:g}$"),
+            "xlabel": "$x$", "ylabel": "$y$", "curves": curves,
+            "points": [{"x": a, "y": float(f.subs(x, a)), "label": ""}], "segments": []}
+
+
+def _newton(tpl, spec, scope, symbols, answers):
+    f, x = _fx(tpl, spec, scope, symbols)
+    x0 = float(_get(tpl, spec, "start", scope, symbols))
+    steps = int(spec.get("steps", 3))
+    fx, dfx = _f(f, x), _f(sp.diff(f, x), x)
+    xs = [x0]
+    for _ in range(steps):
+        xs.append(xs[-1] - fx(xs[-1]) / dfx(xs[-1]))
+    lo, hi = min(xs) - 1.0, max(xs) + 1.0
+    segments = []
+    for a, b in zip(xs, xs[1:]):
+        segments.append({"x": [a, a], "y": [0.0, fx(a)], "style": "dotted"})
+        segments.append({"x": [a, b], "y": [fx(a), 0.0], "style": "dashed"})
+    points = [{"x": v, "y": 0.0, "label": f"$x_{{{i}}}$"} for i, v in enumerate(xs)]
+    return {"kind": "newton", "title": spec.get("title", "Newton-Raphson iterations"), "xlabel": "$x$",
+            "ylabel": "$f(x)$", "curves": [_curve(f, x, lo, hi, "$f(x)$")], "points": points,
+            "segments": segments}
+
+
+def _contour_path(tpl, spec, scope, symbols, answers):
+    f = _get(tpl, spec, "expression", scope, symbols)
+    xv, yv = (symbols[v] for v in spec.get("variables", tpl.variables[:2]))
+    fn = compile_text(to_text(f))
+    path = [[float(v) for v in p] for p in _path(tpl, spec, scope, symbols, f, xv, yv)]
+    px, py = [p[0] for p in path], [p[1] for p in path]
+    pad = 1.0
+    gx = np.linspace(min(px) - pad, max(px) + pad, 41)
+    gy = np.linspace(min(py) - pad, max(py) + pad, 41)
+    z = [[round(float(fn({str(xv): float(a), str(yv): float(b)}).real), 6) for a in gx] for b in gy]
+    return {"kind": "contour_path", "title": spec.get("title", "Contours of $f$ and the iterates"),
+            "xlabel": f"${xv}$", "ylabel": f"${yv}$", "curves": [], "points": [], "segments": [],
+            "contour": {"x": [round(float(v), 6) for v in gx], "y": [round(float(v), 6) for v in gy],
+                        "z": z, "levels": 15},
+            "path": {"x": px, "y": py, "label": spec.get("label", "iterates")}}
+
+
+def _path(tpl, spec, scope, symbols, f, xv, yv):
+    start = [float(_get_value(tpl, v, scope, symbols)) for v in spec["start"]]
+    rate = float(_get(tpl, spec, "learning_rate", scope, symbols)) if "learning_rate" in spec else None
+    grad = [sp.diff(f, xv), sp.diff(f, yv)]
+    hess = sp.hessian(f, [xv, yv])
+    p = np.array(start)
+    out = [p.copy()]
+    for _ in range(int(spec.get("steps", 3))):
+        sub = {xv: p[0], yv: p[1]}
+        g = np.array([float(c.subs(sub)) for c in grad])
+        if rate is None:
+            H = np.array(hess.subs(sub), dtype=float)
+            p = p - np.linalg.solve(H, g)
+        else:
+            p = p - rate * g
+        out.append(p.copy())
+    return out
+
+
+def _get_value(tpl, v, scope, symbols):
+    return to_sympy(v, scope, symbols)
+
+
+def _data_fit(tpl, spec, scope, symbols, answers):
+    data = scope[spec["data"]]
+    fit = answers[spec["fit"]]
+    model = spec.get("model")
+    x = sp.Symbol("x", real=True)
+    if model:
+        params = {sp.Symbol(k, real=True): v for k, v in fit.value.items()}
+        curve_expr = to_sympy(model, {}, {**{str(k): k for k in params}, "x": x}).subs(params)
+    else:
+        curve_expr = fit.value["slope"] * x + fit.value["intercept"]
+    xs = [float(v) for v in data["x"]]
+    f = _f(curve_expr, x)
+    res = [float(yv) - f(xv) for xv, yv in zip(xs, data["y"])]
+    lo, hi = min(xs), max(xs)
+    pad = 0.05 * (hi - lo)
+    return {"kind": "data_fit", "title": spec.get("title", "Data, best fit and residuals"),
+            "xlabel": "$x$", "ylabel": "$y$", "curves": [_curve(curve_expr, x, lo - pad, hi + pad, "fit")],
+            "points": [], "segments": [],
+            "errorbars": {"x": xs, "y": [float(v) for v in data["y"]],
+                          "sigma": [float(s) for s in data["sigma"]] if data.get("sigma") else None,
+                          "label": "data"},
+            "residuals": {"x": xs, "r": [round(r, 6) for r in res]}}
+
+
+BUILDERS: dict[str, Any] = {"tangent": _tangent, "secant": _tangent, "function": _function,
+                            "taylor": _taylor, "newton": _newton, "contour_path": _contour_path,
+                            "data_fit": _data_fit}

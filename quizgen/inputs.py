@@ -1,0 +1,80 @@
+"""Operation inputs: resolving template/request data to sympy, and back to the contract form."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import sympy as sp
+
+from .exprs import ExprError, to_sympy, to_text
+
+# input keys whose values are names or words, never maths
+NAME_KEYS = frozenset({"variable", "variables", "cost", "activation", "param"})
+SYMBOL_KEYS = frozenset({"variable", "variables"})
+
+
+# input keys whose dict values map variable names to values ({x: 1})
+POINT_KEYS = frozenset({"at", "about", "start", "substitutions", "parameters"})
+
+
+def resolve(raw: Any, scope: Mapping[str, Any], symbols: Mapping[str, sp.Symbol], key: str = "") -> Any:
+    """Turn raw input data into sympy objects: strings are parsed as maths, names kept.
+
+    ``key`` is the input name the data sits under; it decides how names are read.
+    """
+    if isinstance(raw, dict):
+        if key in POINT_KEYS:
+            return {_symbol(k, symbols): resolve(v, scope, symbols) for k, v in raw.items()}
+        return {str(k): resolve(v, scope, symbols, str(k)) for k, v in raw.items()}
+    if isinstance(raw, (list, tuple)):
+        if key == "parameters":           # least_squares: a list of names
+            return [_symbol(v, symbols) for v in raw]
+        return [resolve(v, scope, symbols, key) for v in raw]
+    if key in SYMBOL_KEYS:
+        return _symbol(raw, symbols)
+    if key in NAME_KEYS:
+        return str(raw)
+    if raw is None or isinstance(raw, bool):
+        raise ExprError(f"expected a number or an expression, got {raw!r}")
+    return to_sympy(raw, scope, symbols)
+
+
+def _symbol(name: Any, symbols: Mapping[str, sp.Symbol]) -> sp.Symbol:
+    name = str(name)
+    if name not in symbols:
+        raise ExprError(f"unknown variable {name!r}: list it under 'variables'")
+    return symbols[name]
+
+
+def contract(obj: Any) -> Any:
+    """Resolved inputs -> the contract's plain form (expression strings, numbers, names)."""
+    if isinstance(obj, dict):
+        return {str(k): contract(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [contract(v) for v in obj]
+    if isinstance(obj, sp.Symbol):
+        return obj.name
+    if isinstance(obj, sp.Basic):
+        if obj.free_symbols:
+            return to_text(obj)
+        if obj.is_Integer:
+            return int(obj)
+        if obj.is_Rational or obj.is_Float:
+            return float(obj)
+        return to_text(obj)          # exact constants such as pi/4 stay exact
+    return obj
+
+
+def json_value(obj: Any) -> Any:
+    """An answer value in the contract: floats at full precision, expressions as strings."""
+    if isinstance(obj, dict):
+        return {str(k): json_value(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_value(v) for v in obj]
+    if isinstance(obj, sp.Basic):
+        if obj.free_symbols:
+            return to_text(obj)
+        return float(sp.N(obj, 30))
+    if isinstance(obj, (int, float)):
+        return float(obj)
+    return obj

@@ -1,0 +1,264 @@
+"""The library of named misconceptions, and multiple-choice questions built from them.
+
+A misconception is a *wrong engine*: ``fn(op, inputs, value) -> wrong value`` (sympy),
+computed from the same inputs the way a student who holds it would. Adding one = one
+function decorated with ``@misconception(name, ops, feedback)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import sympy as sp
+
+from .errors import Degenerate
+from .inputs import json_value
+from .verify import close
+
+
+@dataclass(frozen=True)
+class Misconception:
+    name: str
+    ops: tuple[str, ...]
+    feedback: str
+    fn: Callable[[str, dict, Any], Any]
+
+
+MISCONCEPTIONS: dict[str, Misconception] = {}
+
+
+def misconception(name: str, ops: tuple[str, ...], feedback: str):
+    def deco(fn):
+        MISCONCEPTIONS[name] = Misconception(name, ops, feedback, fn)
+        return fn
+    return deco
+
+
+def _at(expr, inputs):
+    at = inputs.get("at")
+    return expr.subs(at) if at else expr
+
+
+# ---- wrong differentiation rules ----------------------------------------------------
+
+def _wrong_diff(expr, x, *, chain=True, product=True):
+    """Differentiate with the chain rule's inner factor or the product rule done wrong."""
+    if not expr.has(x):
+        return sp.Integer(0)
+    if expr == x:
+        return sp.Integer(1)
+    if expr.is_Add:
+        return sp.Add(*[_wrong_diff(a, x, chain=chain, product=product) for a in expr.args])
+    if expr.is_Mul:
+        consts = sp.Mul(*[a for a in expr.args if not a.has(x)])
+        factors = [a for a in expr.args if a.has(x)]
+        if len(factors) == 1:
+            return consts * _wrong_diff(factors[0], x, chain=chain, product=product)
+        ds = [_wrong_diff(f, x, chain=chain, product=product) for f in factors]
+        if not product:
+            return consts * sp.Mul(*ds)
+        return consts * sp.Add(*[sp.Mul(*(factors[:i] + [d] + factors[i + 1:])) for i, d in enumerate(ds)])
+    if expr.is_Pow:
+        base, ex = expr.args
+        if ex.has(x):
+            return sp.diff(expr, x)
+        outer = ex * base ** (ex - 1)
+        return outer if not chain else outer * _wrong_diff(base, x, chain=chain, product=product)
+    if isinstance(expr, sp.Function) and len(expr.args) == 1:
+        u = sp.Dummy("u")
+        outer = sp.diff(expr.func(u), u).subs(u, expr.args[0])
+        return outer if not chain else outer * _wrong_diff(expr.args[0], x, chain=chain, product=product)
+    return sp.diff(expr, x)
+
+
+def _derivative_like(op, inputs, value, **how):
+    if op == "derivative":
+        return _at(_wrong_diff(inputs["expression"], inputs["variable"], **how), inputs)
+    if op == "gradient":
+        return [_at(_wrong_diff(inputs["expression"], v, **how), inputs) for v in inputs["variables"]]
+    if op == "jacobian":
+        return [[_at(_wrong_diff(f, v, **how), inputs) for v in inputs["variables"]] for f in inputs["expressions"]]
+    if op == "partial_derivative":
+        e = inputs["expression"]
+        for v in inputs["variables"]:
+            e = _wrong_diff(e, v, **how)
+        return _at(e, inputs)
+    if op == "chain_rule":
+        # the inner derivatives dx/dt are dropped: df/dt = sum df/du_i
+        f, subs = inputs["expression"], inputs["substitutions"]
+        total = sum((sp.diff(f, u) for u in subs), sp.Integer(0)).subs(subs)
+        return _at(total, inputs)
+    raise Degenerate("not applicable")
+
+
+@misconception("missing_inner_derivative", ("derivative", "gradient", "jacobian", "partial_derivative", "chain_rule"),
+               "The inner derivative is missing: by the chain rule, d/dx f(g(x)) = f'(g(x)) g'(x).")
+def _missing_inner(op, inputs, value):
+    return _derivative_like(op, inputs, value, chain=False)
+
+
+@misconception("product_rule_as_product", ("derivative", "gradient", "partial_derivative"),
+               "The derivative of a product is not the product of the derivatives: (uv)' = u'v + uv'.")
+def _product_as_product(op, inputs, value):
+    return _derivative_like(op, inputs, value, product=False)
+
+
+@misconception("transposed_jacobian", ("jacobian",),
+               "This is the transpose: row i of J holds the partial derivatives of the i-th component.")
+def _transposed(op, inputs, value):
+    return [list(r) for r in zip(*value)]
+
+
+@misconception("hessian_cross_term_doubled", ("hessian",),
+               "The mixed partial derivative appears once per off-diagonal entry; it is not doubled.")
+def _cross_doubled(op, inputs, value):
+    return [[v if i == j else 2 * v for j, v in enumerate(r)] for i, r in enumerate(value)]
+
+
+@misconception("hessian_cross_term_missing", ("hessian",),
+               "The off-diagonal entries are the mixed partials, which are not zero here.")
+def _cross_missing(op, inputs, value):
+    return [[v if i == j else 0 * v for j, v in enumerate(r)] for i, r in enumerate(value)]
+
+
+@misconception("forgotten_factorial", ("taylor_coefficients", "taylor_evaluate"),
+               "Each Taylor term is f^(n)(a)/n! (x-a)^n: the 1/n! was forgotten.")
+def _forgotten_factorial(op, inputs, value):
+    if op == "taylor_coefficients":
+        return [c * sp.factorial(k) for k, c in enumerate(value)]
+    from .engine.series import taylor_terms
+    xs = list(inputs["variables"])
+    about = inputs["about"] if isinstance(inputs["about"], dict) else {xs[0]: inputs["about"]}
+    total = sp.Integer(0)
+    for m, c, mono in taylor_terms(inputs["expression"], xs, about, int(inputs["order"])):
+        scale = sp.Mul(*[sp.factorial(k) for k in m])
+        total += c * scale * mono
+    return total.subs(inputs["at"])
+
+
+@misconception("gradient_ascent", ("gradient_descent", "fit_gradient_descent"),
+               "Gradient descent steps against the gradient: x - gamma grad f, not x + gamma grad f.")
+def _ascent(op, inputs, value):
+    from . import engine
+    flipped = dict(inputs, learning_rate=-inputs["learning_rate"])
+    return engine.run(op, flipped).value
+
+
+@misconception("newton_wrong_sign", ("newton_raphson",),
+               "The Newton step is x - f(x)/f'(x); adding it moves away from the root.")
+def _newton_sign(op, inputs, value):
+    return _newton(inputs, lambda x, f, d: x + f / d)
+
+
+@misconception("newton_inverted", ("newton_raphson",),
+               "The Newton step divides f by f', not f' by f.")
+def _newton_inverted(op, inputs, value):
+    return _newton(inputs, lambda x, f, d: x - d / f)
+
+
+def _newton(inputs, step):
+    f, x = inputs["expression"], inputs["variable"]
+    d = sp.diff(f, x)
+    xn = sp.N(inputs["start"] if not isinstance(inputs["start"], (list, dict)) else
+              (list(inputs["start"].values()) if isinstance(inputs["start"], dict) else inputs["start"])[0], 30)
+    for _ in range(int(inputs["steps"])):
+        fx, dx = f.subs(x, xn).evalf(30), d.subs(x, xn).evalf(30)
+        if fx == 0 or dx == 0:
+            raise Degenerate("division by zero")
+        xn = step(xn, fx, dx)
+    return xn
+
+
+@misconception("sigma_prime_as_sigma", ("backprop",),
+               "The derivative of the sigmoid is sigma(z)(1 - sigma(z)), not sigma(z) itself.")
+def _sigma_prime(op, inputs, value):
+    from .engine import networks
+    saved = networks.ACTIVATIONS["sigmoid"]
+    networks.ACTIVATIONS["sigmoid"] = (saved[0], lambda z, a: a, saved[2])
+    try:
+        return networks.backprop(inputs).value
+    finally:
+        networks.ACTIVATIONS["sigmoid"] = saved
+
+
+@misconception("chi2_without_sigma", ("chi_squared", "linear_regression", "least_squares"),
+               "chi-squared weights each squared residual by 1/sigma_i^2; the weights were left out.")
+def _no_sigma(op, inputs, value):
+    if inputs.get("sigma") is None:
+        raise Degenerate("no sigma to forget")
+    from . import engine
+    return engine.run(op, {k: v for k, v in inputs.items() if k != "sigma"}).value
+
+
+@misconception("slope_intercept_swapped", ("linear_regression",),
+               "Slope and intercept are swapped: in y = m x + c the slope m multiplies x.")
+def _swapped(op, inputs, value):
+    return {"slope": value["intercept"], "intercept": value["slope"]}
+
+
+@misconception("sign_error", ("derivative", "gradient", "evaluate", "difference_quotient", "partial_derivative",
+                              "chain_rule", "taylor_evaluate"),
+               "A sign slipped: check the sign of each term (for example d/dx cos x = -sin x).")
+def _sign(op, inputs, value):
+    if isinstance(value, list):
+        return [-v for v in value]
+    return -value
+
+
+@misconception("power_rule_exponent_kept", ("derivative",),
+               "The power rule lowers the exponent: d/dx x^n = n x^(n-1), not n x^n.")
+def _power_kept(op, inputs, value):
+    f, x = inputs["expression"], inputs["variable"]
+    wrong = f.replace(lambda e: e.is_Pow and e.base == x and e.exp.is_number,
+                      lambda e: e.exp * x ** e.exp * sp.Symbol("__p"))
+    wrong = sp.diff(wrong, sp.Symbol("__p")) if wrong.has(sp.Symbol("__p")) else sp.diff(f, x)
+    return _at(wrong + sp.diff(f.replace(lambda e: e.is_Pow and e.base == x, lambda e: 0), x), inputs)
+
+
+# ---- building the choices ----------------------------------------------------------
+
+def make_choices(tpl, answers, provenances, display, rng) -> list[dict]:
+    """Correct answer + distractors (distinct beyond tolerance), deterministically shuffled."""
+    mc = tpl.data["multiple_choice"]
+    target = mc.get("answer", next(iter(tpl.answers)))
+    idx = [a.name for a in answers].index(target)
+    ans, prov = answers[idx], provenances[idx]
+    tol = (ans.spec.get("tolerance") or {}).get("abs", 10.0 ** -ans.digits)
+    gap = max(2 * tol, 1.5 * 10.0 ** -ans.digits)
+    seen = [ans.value]
+    distractors = []
+    for name in mc["misconceptions"]:
+        m = MISCONCEPTIONS[name]
+        if ans.spec["op"] not in m.ops:
+            raise tpl.error(["multiple_choice", "misconceptions"],
+                            f"misconception {name!r} does not apply to operation {ans.spec['op']!r}",
+                            f"it applies to: {', '.join(m.ops)}")
+        try:
+            wrong = json_value(m.fn(ans.spec["op"], ans.inputs, ans.result.value))
+        except (Degenerate, ZeroDivisionError, TypeError, ValueError, AttributeError):
+            continue
+        if _distinct(wrong, seen, gap, ans.kind):
+            seen.append(wrong)
+            distractors.append((m, wrong, _as_display(ans, wrong, display)))
+    wanted = int(mc.get("options", min(4, len(mc["misconceptions"]) + 1))) - 1
+    if len(distractors) < min(wanted, 2) or len(distractors) < 1:
+        raise Degenerate("too few distinct distractors")
+    distractors = distractors[:wanted]
+    choices = [{"text": f"${display(ans)}$", "correct": True, "misconception": None,
+                "feedback": "Correct.", "provenance": prov}]
+    choices += [{"text": f"${d}$", "correct": False, "misconception": m.name, "feedback": m.feedback}
+                for m, _, d in distractors]
+    order = rng.permutation(len(choices))
+    return [choices[int(i)] for i in order]
+
+
+def _distinct(wrong, seen, gap, kind) -> bool:
+    if kind == "expression":
+        return all(str(wrong) != str(s) for s in seen)
+    return all(not close(wrong, s, 0.0, gap) for s in seen)
+
+
+def _as_display(ans, wrong, display):
+    from dataclasses import replace
+    return display(replace(ans, value=wrong, result=type(ans.result)(sp.sympify(wrong) if isinstance(wrong, str) else wrong, [])))

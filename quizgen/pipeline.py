@@ -1,0 +1,258 @@
+"""Template + seed -> one verified, rendered question object (docs/question-format.md).
+
+bank -> sample -> engine -> verify -> render; nothing here knows about output formats.
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import sympy as sp
+
+from . import engine
+from .bank import Template, load_bank, load_template
+from .errors import Degenerate, QuizgenError, VerificationError
+from .exprs import ExprError, symbols_for
+from .inputs import contract, json_value, resolve
+from .numfmt import tex_value
+from .render import TexExpr, render_text, tex
+from .sampling import (add_definitions, constraints_hold, derive_seed, rng_for, sample_parameters,
+                       unsatisfiable)
+from .verify import verify_answer
+
+MAX_TRIES = 300
+
+
+@dataclass
+class Answer:
+    name: str
+    spec: dict
+    inputs: dict           # resolved (sympy)
+    result: engine.Result
+    value: Any             # JSON value
+    kind: str
+    digits: int
+
+
+def _kind(value: Any, declared: str | None) -> str:
+    if declared:
+        return declared
+    if isinstance(value, str) or (isinstance(value, list) and any(isinstance(v, str) for v in _flat(value))):
+        return "expression"
+    if isinstance(value, dict):
+        return "named"
+    if isinstance(value, list):
+        if value and isinstance(value[0], dict):
+            return "point_set"
+        return "matrix" if value and isinstance(value[0], list) else "vector"
+    return "number"
+
+
+def _flat(value):
+    if isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _flat(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _flat(v)
+    else:
+        yield value
+
+
+def _raw_inputs(tpl: Template, spec: dict, plain: dict) -> dict:
+    raw = {k: v for k, v in spec.items() if k not in ("op", "label", "kind", "tolerance", "round",
+                                                      "nonzero", "bounds", "data")}
+    if spec.get("data"):
+        data = plain[spec["data"]]
+        raw.setdefault("x", data["x"])
+        raw.setdefault("y", data["y"])
+        if data.get("sigma") is not None:
+            raw.setdefault("sigma", data["sigma"])
+    return raw
+
+
+def _symbols_for_answer(tpl: Template, spec: dict, symbols: dict) -> dict:
+    extra = spec.get("parameters") if isinstance(spec.get("parameters"), list) else \
+        list(spec.get("parameters") or spec.get("start") or []) if spec["op"] in (
+            "chi_squared", "fit_gradient_descent", "least_squares") else []
+    names = [str(n) for n in extra] + (["x"] if "model" in spec else [])
+    return {**symbols, **symbols_for([n for n in names if n not in symbols])}
+
+
+def compute_answer(tpl: Template, name: str, plain: dict, scope: dict, symbols: dict) -> Answer:
+    """Resolve one answer's inputs and run its engine operation (may raise Degenerate)."""
+    spec = tpl.answers[name]
+    syms = _symbols_for_answer(tpl, spec, symbols)
+    local = {k: v for k, v in scope.items() if k not in syms}
+    try:
+        inputs = resolve(_raw_inputs(tpl, spec, plain), local, syms)
+    except ExprError as exc:
+        raise tpl.error(["answers", name], str(exc)) from None
+    except (ZeroDivisionError, TypeError) as exc:
+        raise Degenerate(f"{name}: {exc}") from None
+    try:
+        result = engine.run(spec["op"], inputs)
+    except (ValueError, KeyError) as exc:
+        raise tpl.error(["answers", name], f"{spec['op']}: {exc}") from None
+    except (ZeroDivisionError, TypeError, ArithmeticError) as exc:
+        raise Degenerate(f"{name}: {exc}") from None
+    value = json_value(result.value)
+    if any(isinstance(v, float) and not math.isfinite(v) for v in _flat(value)):
+        raise Degenerate(f"{name}: not finite")
+    kind = _kind(value, spec.get("kind"))
+    answer = Answer(name, spec, inputs, result, value, kind, int(spec.get("round", 3)))
+    _check_acceptable(answer)
+    return answer
+
+
+def _check_acceptable(a: Answer) -> None:
+    numbers = [v for v in _flat(a.value) if isinstance(v, float)]
+    if a.spec.get("nonzero") and numbers and all(abs(v) < 10 ** -(a.digits + 1) for v in numbers):
+        raise Degenerate(f"{a.name} is zero")
+    if a.spec.get("nonzero") and a.kind == "number" and numbers and abs(numbers[0]) < 10 ** -(a.digits + 1):
+        raise Degenerate(f"{a.name} is zero")
+    if "bounds" in a.spec:
+        lo, hi = a.spec["bounds"]
+        if any(not lo <= v <= hi for v in numbers):
+            raise Degenerate(f"{a.name} outside bounds {lo}..{hi}")
+
+
+def _verify(tpl: Template, a: Answer, seed: int) -> dict:
+    provenance = {"op": a.spec["op"], "inputs": contract(a.inputs)}
+    try:
+        verify_answer(provenance["op"], provenance["inputs"], a.value)
+    except VerificationError as exc:
+        raise VerificationError(f"template {tpl.id!r} ({tpl.source}), seed {seed}, answer {a.name!r}: {exc}") from None
+    except (ValueError, ZeroDivisionError, OverflowError, ArithmeticError) as exc:
+        raise Degenerate(f"{a.name}: the numeric check cannot evaluate it ({exc})") from None
+    return provenance
+
+
+def display(a: Answer) -> str:
+    """TeX of an answer's value, rounded for display."""
+    if a.kind == "expression":
+        return tex(a.result.value) if not isinstance(a.result.value, list) else \
+            tex(sp.Matrix(a.result.value))
+    if a.kind == "point_set":
+        return r",\quad ".join(
+            "(" + ", ".join(tex_value(v, a.digits) for v in p["point"].values()) + ")"
+            for p in a.value)
+    return tex_value(a.value, a.digits)
+
+
+def _tolerance(a: Answer) -> dict:
+    return dict(a.spec.get("tolerance") or {"abs": 10.0 ** -a.digits})
+
+
+def _steps_text(a: Answer) -> str:
+    return "\n\n".join(f"$${line}$$" for line in a.result.steps)
+
+
+def build_variant(tpl: Template, seed: int, attempt: int) -> dict | None:
+    """One attempt at a variant; None when it must be resampled."""
+    rng = rng_for(seed, attempt)
+    symbols = symbols_for(tpl.variables)
+    plain, scope = sample_parameters(tpl, rng)
+    try:
+        add_definitions(tpl, scope, symbols)
+    except (Degenerate, ZeroDivisionError):
+        return None
+    if not constraints_hold(tpl, scope):
+        return None
+    answers = [compute_answer(tpl, name, plain, scope, symbols) for name in tpl.answers]
+    provenances = [_verify(tpl, a, seed) for a in answers]
+    from .misconceptions import make_choices
+    from .figure_data import build_figure
+    choices = make_choices(tpl, answers, provenances, display, rng) if tpl.data.get("multiple_choice") else None
+    figure = build_figure(tpl, scope, symbols, {a.name: a for a in answers}) if tpl.data.get("figure") else None
+    context = dict(plain)
+    context.update({k: TexExpr(tex(v)) for k, v in scope.items()
+                    if k not in plain and isinstance(v, sp.Basic)})
+    context["ans"] = {a.name: display(a) for a in answers}
+    context["answers"] = context["ans"]
+    context["val"] = {a.name: a.value for a in answers}
+    context["steps"] = {a.name: _steps_text(a) for a in answers}
+    objects = [{"name": a.name, "label": a.spec.get("label", a.name), "kind": a.kind, "value": a.value,
+                "display": context["ans"][a.name], "round": a.digits, "tolerance": _tolerance(a),
+                "provenance": p, "steps": list(a.result.steps)} for a, p in zip(answers, provenances)]
+    return {
+        "template": tpl.id, "title": tpl.title, "module": tpl.module, "module_title": tpl.module_title,
+        "topic": tpl.topic, "topic_title": tpl.topic_title, "difficulty": tpl.difficulty,
+        "tags": list(tpl.data.get("tags") or []), "seed": seed,
+        "marks": tpl.data.get("marks", 1), "parameters": plain,
+        "prompt": render_text(tpl, "prompt", context),
+        "solution": render_text(tpl, "solution", context) if tpl.data.get("solution")
+        else "\n\n".join(_steps_text(a) for a in answers),
+        "answers": objects, "choices": choices, "figure": figure,
+    }
+
+
+def generate_variant(tpl: Template, seed: int, variant: int = 1, tries: int = MAX_TRIES) -> dict:
+    """The question for (template, derived seed): resampled until acceptable and verified."""
+    last = None
+    for attempt in range(tries):
+        try:
+            question = build_variant(tpl, seed, attempt)
+        except Degenerate as exc:
+            last = str(exc)
+            continue
+        if question is None:
+            last = last or "a constraint failed"
+            continue
+        question = {"template": question.pop("template"), **question}
+        question["variant"] = variant
+        return _ordered(question)
+    raise unsatisfiable(tpl, tries, last)
+
+
+_ORDER = ("template", "title", "module", "module_title", "topic", "topic_title", "difficulty", "tags",
+          "variant", "seed", "marks", "parameters", "prompt", "solution", "answers", "choices", "figure")
+
+
+def _ordered(q: dict) -> dict:
+    return {k: q[k] for k in _ORDER}
+
+
+# ---- sets --------------------------------------------------------------------------
+
+@lru_cache(maxsize=None)
+def _template_at(path: str) -> Template:
+    return load_template(path)
+
+
+def _task(args) -> dict:
+    path, run_seed, tid, k, extra = args
+    tpl = _template_at(path)
+    return generate_variant(tpl, derive_seed(run_seed, tid, k, *extra), k)
+
+
+def generate_tasks(tasks: list[tuple[Template, int, int, tuple]], jobs: int = 1,
+                   progress: Callable[[int], None] | None = None) -> list[dict]:
+    """Run (template, run seed, variant, extra seed parts) tasks, in order, in ``jobs`` processes."""
+    results: list[dict] = []
+    if jobs <= 1 or len(tasks) < 2:
+        for t, seed, k, extra in tasks:
+            results.append(generate_variant(t, derive_seed(seed, t.id, k, *extra), k))
+            if progress:
+                progress(1)
+        return results
+    work = [(str(t.source), seed, t.id, k, extra) for t, seed, k, extra in tasks]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for q in pool.map(_task, work, chunksize=max(1, len(work) // (jobs * 8))):
+            results.append(q)
+            if progress:
+                progress(1)
+    return results
+
+
+def generate_questions(templates: Iterable[Template] | None = None, count: int = 1, seed: int = 0,
+                       jobs: int = 1, progress: Callable[[int], None] | None = None) -> list[dict]:
+    """``count`` variants of each template (default: the whole built-in bank)."""
+    templates = list(templates) if templates is not None else load_bank()
+    tasks = [(t, seed, k, ()) for t in templates for k in range(1, count + 1)]
+    return generate_tasks(tasks, jobs, progress)

@@ -1,0 +1,319 @@
+"""The independent checks, one per engine operation (mpmath / numpy, no sympy)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from itertools import product
+from math import factorial
+
+import mpmath as mp
+import numpy as np
+
+from . import check, close
+from ..errors import VerificationError
+from .numeric import compile_text, function, gradient as num_gradient, hessian as num_hessian, partial
+from .numeric import value as evaluate
+
+
+def _n(v) -> mp.mpf:
+    """A number from the contract: a JSON number or an exact-constant string such as 'pi/4'."""
+    return mp.mpf(evaluate(v)) if isinstance(v, str) else mp.mpf(repr(v) if isinstance(v, float) else v)
+
+
+def _point(inputs, variables, key="at"):
+    at = inputs[key]
+    if isinstance(at, dict):
+        return [_n(at[v]) for v in variables]
+    return [_n(v) for v in at] if isinstance(at, (list, tuple)) else [_n(at)]
+
+
+def _vars(inputs):
+    return [str(v) for v in (inputs.get("variables") or [inputs["variable"]])]
+
+
+@check("evaluate")
+def _evaluate(inp):
+    return evaluate(inp["expression"], {k: _n(v) for k, v in inp["at"].items()})
+
+
+@check("difference_quotient")
+def _difference_quotient(inp):
+    x = str(inp["variable"])
+    f = function(inp["expression"], [x])
+    a, h = _point(inp, [x])[0], _n(inp["h"])
+    return (f(a + h) - f(a)) / h
+
+
+@check("derivative", symbolic=True)
+def _derivative(inp):
+    x = str(inp["variable"])
+    return partial(inp["expression"], [x], _point(inp, [x]), [int(inp.get("order") or 1)])
+
+
+@check("partial_derivative", symbolic=True)
+def _partial_derivative(inp):
+    seq = [str(v) for v in inp["variables"]]
+    names = sorted(set(seq) | set(str(k) for k in inp["at"]))
+    counts = Counter(seq)
+    return partial(inp["expression"], names, _point(inp, names), [counts[v] for v in names])
+
+
+@check("gradient", symbolic=True)
+def _gradient(inp):
+    xs = _vars(inp)
+    return num_gradient(inp["expression"], xs, _point(inp, xs))
+
+
+@check("jacobian", symbolic=True)
+def _jacobian(inp):
+    xs = _vars(inp)
+    return [num_gradient(e, xs, _point(inp, xs)) for e in inp["expressions"]]
+
+
+@check("hessian", symbolic=True)
+def _hessian(inp):
+    xs = _vars(inp)
+    return num_hessian(inp["expression"], xs, _point(inp, xs))
+
+
+@check("chain_rule", symbolic=True)
+def _chain_rule(inp):
+    outer = _vars(inp)
+    inner = {str(k): compile_text(str(v)) for k, v in inp["substitutions"].items()}
+    outer_f = compile_text(inp["expression"])
+
+    def composed(*vals):
+        env = dict(zip(outer, vals))
+        return outer_f({**env, **{u: g(env) for u, g in inner.items()}})
+
+    pt = _point(inp, outer)
+    grads = [mp.diff(composed, pt if len(pt) > 1 else pt[0],
+                     tuple(int(i == j) for j in range(len(pt))) if len(pt) > 1 else 1)
+             for i in range(len(pt))]
+    return grads if inp.get("variables") else grads[0]
+
+
+# ---- networks ---------------------------------------------------------------------
+
+def _act(name):
+    return {"sigmoid": lambda z: 1 / (1 + mp.exp(-z)), "tanh": mp.tanh,
+            "linear": lambda z: z, "relu": lambda z: max(z, 0)}[name]
+
+
+def _net(layers, x):
+    a = [_n(v) for v in (x if isinstance(x, list) else [x])]
+    for layer in layers:
+        W = layer["weights"] if isinstance(layer["weights"][0], list) else [layer["weights"]]
+        b = layer["biases"] if isinstance(layer["biases"], list) else [layer["biases"]]
+        g = _act(layer.get("activation", "sigmoid"))
+        a = [g(sum(_n(w) * ai for w, ai in zip(row, a)) + _n(bi)) for row, bi in zip(W, b)]
+    return a
+
+
+@check("forward")
+def _forward(inp):
+    return _net(inp["layers"], inp["input"])
+
+
+@check("backprop")
+def _backprop(inp):
+    layers, k, param = inp["layers"], int(inp["wrt"]["layer"]) - 1, inp["wrt"]["param"]
+    target = inp["target"] if isinstance(inp["target"], list) else [inp["target"]]
+    half = inp.get("cost") == "half_squared_error"
+
+    def cost_with(path, v):
+        copy = [dict(layer) for layer in layers]
+        entry = copy[k][param]
+        entry = [list(r) if isinstance(r, list) else r for r in entry] if isinstance(entry, list) else [entry]
+        if len(path) == 2 and isinstance(entry[0], list):
+            entry[path[0]][path[1]] = v
+        else:
+            entry[path[-1]] = v
+        copy[k][param] = entry
+        out = _net(copy, inp["input"])
+        c = sum((a - _n(y)) ** 2 for a, y in zip(out, target))
+        return c / 2 if half else c
+
+    entry = layers[k][param]
+    if isinstance(entry, list) and entry and isinstance(entry[0], list):
+        return [[mp.diff(lambda v: cost_with((i, j), v), _n(w)) for j, w in enumerate(row)]
+                for i, row in enumerate(entry)]
+    entry = entry if isinstance(entry, list) else [entry]
+    return [mp.diff(lambda v: cost_with((i,), v), _n(w)) for i, w in enumerate(entry)]
+
+
+# ---- Taylor -----------------------------------------------------------------------
+
+@check("taylor_coefficients")
+def _taylor_coefficients(inp):
+    x = str(inp["variable"])
+    about = inp["about"][x] if isinstance(inp["about"], dict) else inp["about"]
+    return mp.taylor(function(inp["expression"], [x]), _n(about), int(inp["order"]))
+
+
+def _taylor_sum(inp):
+    xs = _vars(inp)
+    about = _point(inp, xs, "about")
+    at = _point(inp, xs)
+    total = mp.mpf(0)
+    for m in product(range(int(inp["order"]) + 1), repeat=len(xs)):
+        if sum(m) > int(inp["order"]):
+            continue
+        d = partial(inp["expression"], xs, about, m) if sum(m) else evaluate(
+            inp["expression"], dict(zip(xs, about)))
+        term = mp.mpf(d)
+        for k, a, p in zip(m, about, at):
+            term *= (p - a) ** k / factorial(k)
+        total += term
+    return total
+
+
+check("taylor_evaluate")(_taylor_sum)
+check("taylor_polynomial", symbolic=True)(_taylor_sum)
+
+
+# ---- optimisation -----------------------------------------------------------------
+
+@check("newton_raphson")
+def _newton_raphson(inp):
+    x = str(inp["variable"])
+    f = function(inp["expression"], [x])
+    xn = _point(inp, [x], "start")[0]
+    for _ in range(int(inp["steps"])):
+        xn = xn - f(xn) / mp.diff(f, xn)
+    return xn
+
+
+@check("gradient_descent")
+def _gradient_descent(inp):
+    xs, rate = _vars(inp), _n(inp["learning_rate"])
+    p = _point(inp, xs, "start")
+    for _ in range(int(inp["steps"])):
+        g = num_gradient(inp["expression"], xs, p)
+        p = [pi - rate * gi for pi, gi in zip(p, g)]
+    return p
+
+
+@check("newton_optimise")
+def _newton_optimise(inp):
+    xs = _vars(inp)
+    p = mp.matrix(_point(inp, xs, "start"))
+    for _ in range(int(inp["steps"])):
+        g = mp.matrix(num_gradient(inp["expression"], xs, list(p)))
+        H = mp.matrix(num_hessian(inp["expression"], xs, list(p)))
+        p = p - mp.lu_solve(H, g)
+    return list(p)
+
+
+@check("lagrange_critical_points")
+def _lagrange(inp):
+    xs = _vars(inp)
+    f, g = inp["expression"], inp["constraint"]
+
+    def system(*vals):
+        pt, lam = list(vals[:-1]), vals[-1]
+        gf, gg = num_gradient(f, xs, pt), num_gradient(g, xs, pt)
+        return [a - lam * b for a, b in zip(gf, gg)] + [evaluate(g, dict(zip(xs, pt)))]
+
+    found = []
+    for start in product((-2.3, -0.7, 0.6, 2.1), repeat=len(xs)):
+        for lam0 in (-1.3, 0.9):
+            try:
+                sol = mp.findroot(system, list(start) + [lam0], tol=1e-20, maxsteps=60)
+            except (ValueError, ZeroDivisionError, OverflowError, TypeError):
+                continue
+            sol = [mp.re(v) for v in sol]
+            if max(abs(r) for r in system(*sol)) > 1e-12:
+                continue
+            if not any(close(sol, other, 1e-6, 1e-6) for other in found):
+                found.append(sol)
+    found.sort(key=lambda s: [float(v) for v in s])
+    return [{"point": dict(zip(xs, s[:-1])), "multiplier": s[-1],
+             "value": evaluate(f, dict(zip(xs, s[:-1])))} for s in found]
+
+
+# ---- regression -------------------------------------------------------------------
+
+def _data(inp):
+    x = np.array([float(_n(v)) for v in inp["x"]])
+    y = np.array([float(_n(v)) for v in inp["y"]])
+    s = np.array([float(_n(v)) for v in inp["sigma"]]) if inp.get("sigma") is not None else np.ones_like(x)
+    return x, y, s
+
+
+def _model(inp, params: dict):
+    fn = compile_text(inp["model"])
+    return lambda xv: fn({**params, "x": mp.mpf(float(xv))})
+
+
+@check("chi_squared")
+def _chi_squared(inp):
+    x, y, s = _data(inp)
+    m = _model(inp, {k: _n(v) for k, v in inp["parameters"].items()})
+    return sum(((yi - float(m(xi))) / si) ** 2 for xi, yi, si in zip(x, y, s))
+
+
+@check("linear_regression")
+def _linear_regression(inp):
+    x, y, s = _data(inp)
+    A = np.column_stack([x, np.ones_like(x)]) / s[:, None]
+    (m, c), *_ = np.linalg.lstsq(A, y / s, rcond=None)
+    return {"slope": m, "intercept": c}
+
+
+def _chi2_fn(inp, names):
+    x, y = [_n(v) for v in inp["x"]], [_n(v) for v in inp["y"]]
+    s = [_n(v) for v in inp["sigma"]] if inp.get("sigma") is not None else [mp.mpf(1)] * len(x)
+    fn = compile_text(inp["model"])
+
+    def chi2(*p):
+        env = dict(zip(names, p))
+        return sum(((yi - fn({**env, "x": xi})) / si) ** 2 for xi, yi, si in zip(x, y, s))
+    return chi2
+
+
+@check("least_squares")
+def _least_squares(inp):
+    names = [str(n) for n in inp["parameters"]]
+    x, y, s = _data(inp)
+    fn = compile_text(inp["model"])
+
+    def model(p):
+        return np.array([float(fn({**dict(zip(names, p)), "x": mp.mpf(float(xi))})) for xi in x])
+
+    base = model([0.0] * len(names))
+    A = np.column_stack([model([float(i == j) for j in range(len(names))]) - base
+                         for i in range(len(names))])
+    probe = np.linspace(0.3, 1.7, len(names))
+    if np.allclose(A @ probe + base, model(list(probe)), rtol=1e-9, atol=1e-9):   # linear in p
+        p, *_ = np.linalg.lstsq(A / s[:, None], (y - base) / s, rcond=None)
+        return dict(zip(names, p))
+    return _nonlinear_minimum(inp, names)
+
+
+def _nonlinear_minimum(inp, names):
+    """For a model nonlinear in its parameters: find where the numeric gradient of chi^2 vanishes."""
+    chi2 = _chi2_fn(inp, names)
+    start = inp.get("start") or {}
+    p0 = [_n(start.get(n, 1)) for n in names]
+    grad = lambda *p: [mp.diff(chi2, list(p), tuple(int(i == j) for j in range(len(p))))  # noqa: E731
+                       for i in range(len(p))] if len(p) > 1 else [mp.diff(chi2, p[0])]
+    try:
+        sol = mp.findroot(grad, p0, tol=1e-18, maxsteps=100)
+    except (ValueError, ZeroDivisionError) as exc:
+        raise VerificationError(f"least_squares: numeric minimisation failed: {exc}") from None
+    sol = list(sol) if len(names) > 1 else [sol]
+    return dict(zip(names, sol))
+
+
+@check("fit_gradient_descent")
+def _fit_gradient_descent(inp):
+    names = [str(k) for k in inp["start"]]
+    chi2 = _chi2_fn(inp, names)
+    rate = _n(inp["learning_rate"])
+    p = [_n(v) for v in inp["start"].values()]
+    for _ in range(int(inp["steps"])):
+        g = [mp.diff(chi2, p, tuple(int(i == j) for j in range(len(p)))) for i in range(len(p))] \
+            if len(p) > 1 else [mp.diff(chi2, p[0])]
+        p = [pi - rate * gi for pi, gi in zip(p, g)]
+    return dict(zip(names, p))
