@@ -33,6 +33,8 @@ def tex_value(value: Any, digits: int = 3, column: bool = True) -> str:
 
 
 def _tex_name(name: str) -> str:
+    if name in ("slope", "intercept"):
+        return {"slope": "m", "intercept": "c"}[name]
     greek = {"lambda", "mu", "sigma", "alpha", "beta", "gamma", "theta", "omega", "tau", "phi"}
     if name in greek:
         return "\\" + name

@@ -98,7 +98,11 @@ def to_float(x: Any) -> float:
 def tex(obj: Any) -> str:
     """TeX of a sympy object; matrices as ``pmatrix``; inexact numbers to 4 decimals."""
     if isinstance(obj, (list, tuple)):
+        if _inexact(obj):
+            return tex_value(_floats(obj), 4)
         obj = sp.Matrix(obj)
+    if isinstance(obj, sp.MatrixBase) and _inexact(obj.tolist()):
+        return tex_value(_floats(obj.tolist()), 4)
     if isinstance(obj, sp.Float):
         return num(obj, 4)
     if isinstance(obj, sp.Rational) and _terminating(obj):
@@ -109,6 +113,8 @@ def tex(obj: Any) -> str:
 def approx(obj: Any) -> str:
     """``exact \\approx decimal`` when the exact form is not already a short number."""
     exact = tex(obj)
+    if isinstance(obj, (list, tuple)) and _inexact(obj) or isinstance(obj, sp.Float):
+        return exact
     try:
         if isinstance(obj, (list, tuple)):
             decimal = tex_value(_floats(obj), 4)
@@ -117,6 +123,21 @@ def approx(obj: Any) -> str:
     except (TypeError, ValueError):
         return exact
     return exact if exact == decimal else f"{exact} \\approx {decimal}"
+
+
+def _inexact(obj) -> bool:
+    """A (nested) list of plain numbers with at least one float in it."""
+    flat = list(_flatten(obj))
+    return all(isinstance(v, (sp.Number, int, float)) for v in flat) and \
+        any(isinstance(v, (sp.Float, float)) for v in flat)
+
+
+def _flatten(obj):
+    if isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from _flatten(v)
+    else:
+        yield obj
 
 
 def _floats(obj):
