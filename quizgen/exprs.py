@@ -64,7 +64,7 @@ def _check(node: ast.AST, text: str) -> None:
                                               or not isinstance(sub.value, (int, float))):
             raise ExprError(f"{text!r}: only numeric literals are allowed, not {sub.value!r}")
         if isinstance(sub, ast.Call) and (not isinstance(sub.func, ast.Name) or sub.keywords):
-            raise ExprError(f"{text!r}: call functions by name with plain arguments, e.g. sin(2*x)")
+            raise ExprError(f"{text!r}: this call is not allowed; call functions by name with plain arguments, e.g. sin(2*x)")
 
 
 def names_in(text: str) -> set[str]:

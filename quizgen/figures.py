@@ -78,7 +78,6 @@ def _contour(ax, spec: dict) -> None:
     if c:
         ax.contour(c["x"], c["y"], c["z"], levels=c.get("levels") or 10,
                    cmap="viridis", linewidths=0.8)
-        ax.set_aspect("equal", adjustable="box")
         ax.grid(False)
 
 

@@ -98,7 +98,11 @@ def validate(doc: Document, schema: str) -> None:
         return
     err = min(errors, key=lambda e: (doc.line(list(e.absolute_path)) or 0, len(e.absolute_path)))
     err = _deepest(err)
-    raise doc.error(list(err.absolute_path), _describe(err), _fix(err))
+    path = list(err.absolute_path)
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+        path += extra[:1]
+    raise doc.error(path, _describe(err), _fix(err))
 
 
 def _deepest(err):

@@ -130,9 +130,10 @@ def moodle_tolerance(tolerance: dict | None, value: float, digits: int | None = 
 
 
 def _tex_symbol(name: str) -> str:
-    if name in _GREEK:
-        return "\\" + name
-    return name if len(name) == 1 else rf"\mathit{{{name}}}"
+    """TeX for a variable name: ``x``, ``\\lambda``, ``\\mathit{rate}``, ``x_{1}``."""
+    base, _, sub = name.partition("_")
+    tex = "\\" + base if base in _GREEK else base if len(base) == 1 else rf"\mathit{{{base}}}"
+    return tex + (f"_{{{_tex_symbol(sub)}}}" if sub else "")
 
 
 # --- numeric check of an expression -------------------------------------------------------

@@ -1,0 +1,125 @@
+"""quizgen.figures: every kind of spec draws in every format, validly and byte-deterministically."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import matplotlib
+import pytest
+from PIL import Image
+
+from quizgen import figures
+
+SAMPLE = Path(__file__).parent / "data" / "sample_questions.json"
+XS = [i / 4 for i in range(-8, 9)]
+
+
+def _sample_specs() -> dict[str, dict]:
+    questions = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    return {q["template"]: q["figure"] for q in questions if q["figure"]}
+
+
+SPECS = {
+    **_sample_specs(),   # tangent (curves + point), data_fit (errorbars + residuals), contour_path
+    "secant-all-styles": {
+        "kind": "secant", "title": "Secant through $(a, f(a))$", "xlabel": "$x$", "ylabel": "$f(x)$",
+        "curves": [{"x": XS, "y": [x ** 3 - x for x in XS], "label": f"{style}", "style": style}
+                   for style in ("solid", "dashed", "dotted", "dashdot")],
+        "points": [{"x": 0.5, "y": -0.375, "label": "$a$"}, {"x": 1.5, "y": 1.875, "label": None}],
+        "segments": [{"x": [0.5, 0.5], "y": [0.0, -0.375], "style": "dotted"},
+                     {"x": [0.5, 1.5], "y": [-0.375, -0.375], "style": "dashed"}],
+    },
+    "weighted-fit": {
+        "kind": "data_fit", "title": r"Weighted fit, $\chi^2 = 1.3$", "xlabel": "$x$", "ylabel": "$y$",
+        "curves": [{"x": [0, 5], "y": [0.2, 10.1], "label": "model", "style": "solid"}],
+        "points": [], "segments": [],
+        "errorbars": {"x": [0, 1, 2, 3, 4, 5], "y": [0.1, 2.3, 3.9, 6.2, 8.0, 10.0],
+                      "sigma": [0.2, 0.3, 0.2, 0.4, 0.3, 0.5], "label": "data"},
+        "residuals": {"x": [0, 1, 2, 3, 4, 5], "r": [-0.1, 0.1, -0.3, 0.1, -0.1, -0.1]},
+    },
+    "minimal": {"kind": "tangent", "curves": [{"x": [0, 1], "y": [0, 1]}]},
+}
+SPEC_IDS = sorted(SPECS)
+
+
+def _assert_valid(data: bytes, fmt: str) -> None:
+    if fmt == "svg":
+        root = ET.fromstring(data)
+        assert root.tag == "{http://www.w3.org/2000/svg}svg"
+        assert len(root.findall(".//{http://www.w3.org/2000/svg}path")) > 10
+    elif fmt == "pdf":
+        assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+    else:
+        assert data.startswith(b"\x89PNG\r\n\x1a\n")
+        with Image.open(io.BytesIO(data)) as img:
+            width, height = img.size
+            assert width >= 600 and height >= 400
+            assert len(img.getcolors(1 << 16) or range(1 << 16)) > 10   # not a blank image
+
+
+def test_sample_covers_every_layer():
+    layers = {key for spec in SPECS.values() for key, value in spec.items() if value}
+    assert {"curves", "points", "segments", "contour", "path", "errorbars", "residuals"} <= layers
+
+
+@functools.cache
+def _drawn(name: str, fmt: str) -> bytes:
+    return figures.draw(SPECS[name], fmt)
+
+
+def _digests() -> dict[str, str]:
+    return {f"{name}.{fmt}": hashlib.sha256(_drawn(name, fmt)).hexdigest()
+            for name in SPEC_IDS for fmt in figures.FORMATS}
+
+
+@pytest.mark.parametrize("fmt", figures.FORMATS)
+@pytest.mark.parametrize("name", SPEC_IDS)
+def test_draws_valid_file(name, fmt):
+    _assert_valid(_drawn(name, fmt), fmt)
+
+
+@pytest.mark.parametrize("fmt", figures.FORMATS)
+@pytest.mark.parametrize("name", SPEC_IDS)
+def test_same_spec_same_bytes(name, fmt):
+    assert figures.draw(json.loads(json.dumps(SPECS[name])), fmt) == _drawn(name, fmt)
+
+
+@pytest.mark.parametrize("hashseed", ["0", "4242"])
+def test_same_bytes_in_another_process(hashseed):
+    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); import test_figures as t; "
+            "print(json.dumps(t._digests()))")
+    env = {**os.environ, "PYTHONHASHSEED": hashseed}
+    out = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent)], env=env,
+                         capture_output=True, text=True, check=True).stdout
+    assert json.loads(out) == _digests()
+
+
+@pytest.mark.parametrize("fmt", figures.FORMATS)
+def test_no_date_or_version_in_file(fmt):
+    data = figures.draw(SPECS["tangent-slope"], fmt)
+    assert matplotlib.__version__.encode() not in data
+    assert b"CreationDate" not in data and b"<dc:date>" not in data
+
+
+def test_residuals_drawn_as_second_panel():
+    with_res = figures.draw(SPECS["linear-fit"], "svg")
+    without = figures.draw({k: v for k, v in SPECS["linear-fit"].items() if k != "residuals"}, "svg")
+    assert b'id="axes_2"' in with_res and b'id="axes_2"' not in without
+
+
+def test_unparseable_mathtext_label_is_drawn_literally():
+    spec = {**SPECS["minimal"], "title": r"broken $\frac{1}{$ maths"}
+    _assert_valid(figures.draw(spec, "svg"), "svg")
+
+
+def test_unknown_format_is_refused():
+    with pytest.raises(ValueError, match="jpeg"):
+        figures.draw(SPECS["minimal"], "jpeg")
