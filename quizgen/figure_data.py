@@ -19,24 +19,27 @@ from .exprs import to_text
 N = 161
 
 
-def _f(expr, var):
-    fn = compile_text(to_text(expr))
-    name = str(var)
+def _array_fn(expr, names):
+    """Evaluate ``expr`` on numpy arrays bound to ``names``; undefined points become NaN."""
+    fn = compile_text(to_text(expr), "numpy")
 
-    def call(x):
-        try:
-            v = complex(fn({name: float(x)}))
-        except (ValueError, ZeroDivisionError, OverflowError):
-            return float("nan")
-        return v.real if abs(v.imag) < 1e-12 else float("nan")
+    def call(*arrays):
+        with np.errstate(all="ignore"):
+            out = fn(dict(zip(names, (np.asarray(a, dtype=float) for a in arrays))))
+        return np.broadcast_to(np.asarray(out, dtype=float), np.shape(arrays[0]))
     return call
 
 
+def _f(expr, var):
+    g = _array_fn(expr, [str(var)])
+    return lambda x: float(g(np.array([float(x)]))[0])
+
+
 def _curve(expr, var, lo, hi, label, style="solid"):
-    f = _f(expr, var)
     xs = np.linspace(lo, hi, N)
-    ys = [f(x) for x in xs]
-    return {"x": [round(float(x), 6) for x in xs], "y": [None if y != y else round(float(y), 6) for y in ys],
+    ys = _array_fn(expr, [str(var)])(xs)
+    return {"x": [round(float(x), 6) for x in xs],
+            "y": [None if not np.isfinite(y) else round(float(y), 6) for y in ys],
             "label": label, "style": style}
 
 
@@ -137,13 +140,13 @@ def _newton(tpl, spec, scope, symbols, answers):
 def _contour_path(tpl, spec, scope, symbols, answers):
     f = _get(tpl, spec, "expression", scope, symbols)
     xv, yv = (symbols[v] for v in spec.get("variables", tpl.variables[:2]))
-    fn = compile_text(to_text(f))
     path = [[float(v) for v in p] for p in _path(tpl, spec, scope, symbols, f, xv, yv)]
     px, py = [p[0] for p in path], [p[1] for p in path]
     pad = 1.0
     gx = np.linspace(min(px) - pad, max(px) + pad, 41)
     gy = np.linspace(min(py) - pad, max(py) + pad, 41)
-    z = [[round(float(fn({str(xv): float(a), str(yv): float(b)}).real), 6) for a in gx] for b in gy]
+    GX, GY = np.meshgrid(gx, gy)
+    z = [[round(float(v), 6) for v in r] for r in _array_fn(f, [str(xv), str(yv)])(GX, GY)]
     return {"kind": "contour_path", "title": spec.get("title", "Contours of $f$ and the iterates"),
             "xlabel": f"${xv}$", "ylabel": f"${yv}$", "curves": [], "points": [], "segments": [],
             "contour": {"x": [round(float(v), 6) for v in gx], "y": [round(float(v), 6) for v in gy],

@@ -262,3 +262,108 @@ def _distinct(wrong, seen, gap, kind) -> bool:
 def _as_display(ans, wrong, display):
     from dataclasses import replace
     return display(replace(ans, value=wrong, result=type(ans.result)(sp.sympify(wrong) if isinstance(wrong, str) else wrong, [])))
+
+
+# ---- Taylor series, optimisation and regression (modules 4-6) ------------------------
+
+def _taylor_rebuilt(inputs, term):
+    """The Taylor polynomial with each term rebuilt as ``term(multi_index, coeff, monomial, about)``."""
+    from .engine.series import taylor_terms
+    xs = list(inputs["variables"])
+    about = inputs["about"] if isinstance(inputs["about"], dict) else {xs[0]: inputs["about"]}
+    poly = sp.Add(*[term(m, c, mono, [(v, about[v]) for v in xs])
+                    for m, c, mono in taylor_terms(inputs["expression"], xs, about, int(inputs["order"]))])
+    return poly.subs(inputs["at"]) if inputs.get("at") else poly
+
+
+@misconception("taylor_divided_by_n", ("taylor_coefficients",),
+               "The n-th coefficient is f^(n)(a)/n!, divided by n factorial, not by n.")
+def _divided_by_n(op, inputs, value):
+    return [c * sp.factorial(k) / max(k, 1) for k, c in enumerate(value)]
+
+
+@misconception("taylor_powers_of_x", ("taylor_evaluate", "taylor_polynomial"),
+               "A Taylor series about a is in powers of (x - a), not of x.")
+def _powers_of_x(op, inputs, value):
+    if all(a == 0 for a in (inputs["about"].values() if isinstance(inputs["about"], dict) else [inputs["about"]])):
+        raise Degenerate("about 0 the powers of x are right")
+    return _taylor_rebuilt(inputs, lambda m, c, mono, va: c * sp.Mul(*[v ** k for (v, _), k in zip(va, m)]))
+
+
+@misconception("taylor_cross_term_halved", ("taylor_evaluate", "taylor_polynomial"),
+               "In (1/2) dx^T H dx the mixed partial appears twice (H_xy and H_yx), so the cross term is "
+               "f_xy dx dy, without the factor 1/2.")
+def _cross_term_halved(op, inputs, value):
+    if len(inputs["variables"]) < 2:
+        raise Degenerate("no cross terms in one variable")
+    return _taylor_rebuilt(inputs, lambda m, c, mono, va: c * mono / 2 if sum(1 for k in m if k) >= 2 else c * mono)
+
+
+def _newton_hessian(inputs, update):
+    f, xs = inputs["expression"], list(inputs["variables"])
+    grad, hess = sp.Matrix([sp.diff(f, v) for v in xs]), sp.hessian(f, xs)
+    start = inputs["start"]
+    start = [start[v] for v in xs] if isinstance(start, dict) else list(start)
+    p = sp.Matrix([sp.N(v, 30) for v in start])
+    for _ in range(int(inputs["steps"])):
+        sub = dict(zip(xs, p))
+        p = update(p, grad.subs(sub).evalf(30), hess.subs(sub).evalf(30))
+        if any(abs(v) > 1e8 for v in p):
+            raise Degenerate("diverges")
+    return list(p)
+
+
+@misconception("newton_hessian_sign", ("newton_optimise",),
+               "Newton's step is x - H^-1 grad f; adding H^-1 grad f moves away from the stationary point.")
+def _newton_hessian_sign(op, inputs, value):
+    def update(p, g, H):
+        if abs(H.det()) < 1e-9:
+            raise Degenerate("singular Hessian")
+        return p + H.LUsolve(g)
+    return _newton_hessian(inputs, update)
+
+
+@misconception("newton_hessian_not_inverted", ("newton_optimise",),
+               "Newton's step multiplies the gradient by the inverse Hessian H^-1, not by H.")
+def _newton_hessian_not_inverted(op, inputs, value):
+    return _newton_hessian(inputs, lambda p, g, H: p - H * g)
+
+
+@misconception("gradient_not_reevaluated", ("gradient_descent", "fit_gradient_descent"),
+               "The gradient must be evaluated again at each new point, not reused from the start.")
+def _gradient_not_reevaluated(op, inputs, value):
+    from . import engine
+    once = engine.run(op, dict(inputs, steps=1)).value
+    n = int(inputs["steps"])
+    if isinstance(once, dict):
+        start = dict(inputs["start"])
+        return {str(k): s + n * (once[str(k)] - s) for k, s in start.items()}
+    start = inputs["start"]
+    start = [start[v] for v in inputs["variables"]] if isinstance(start, dict) else list(start)
+    return [s + n * (o - s) for s, o in zip(start, once)]
+
+
+@misconception("chi2_gradient_without_factor_two", ("fit_gradient_descent",),
+               "d/dp (y_i - y(x_i; p))^2 = -2 (y_i - y(x_i; p)) dy/dp: the factor 2 was dropped.")
+def _chi2_gradient_half(op, inputs, value):
+    from . import engine
+    return engine.run(op, dict(inputs, learning_rate=inputs["learning_rate"] / 2)).value
+
+
+@misconception("chi2_sigma_not_squared", ("chi_squared",),
+               "Each squared residual is divided by sigma_i^2, not by sigma_i.")
+def _chi2_sigma_not_squared(op, inputs, value):
+    if inputs.get("sigma") is None:
+        raise Degenerate("no sigma")
+    from . import engine
+    return engine.run(op, dict(inputs, sigma=[sp.sqrt(sp.nsimplify(s)) for s in inputs["sigma"]])).value
+
+
+@misconception("intercept_sign_error", ("linear_regression",),
+               "The best-fit line passes through the (weighted) mean point: c = mean(y) - m mean(x), "
+               "not mean(y) + m mean(x).")
+def _intercept_sign(op, inputs, value):
+    sigma = inputs.get("sigma") or [1] * len(inputs["x"])
+    w = [1 / sp.nsimplify(s) ** 2 for s in sigma]
+    xbar = sum(wi * sp.nsimplify(xi) for wi, xi in zip(w, inputs["x"])) / sum(w)
+    return {"slope": value["slope"], "intercept": value["intercept"] + 2 * value["slope"] * xbar}

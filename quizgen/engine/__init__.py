@@ -84,7 +84,12 @@ def at_point(expr: sp.Expr, at: dict | None) -> sp.Expr:
 
 def maybe_at(expr: sp.Expr, at: dict | None) -> sp.Expr:
     """The expression itself without ``at``; its real value at ``at`` otherwise."""
-    return at_point(expr, at) if at else sp.simplify(expr)
+    return at_point(expr, at) if at else _tidy(expr)
+
+
+def _tidy(expr: sp.Expr) -> sp.Expr:
+    """A cheap clean-up of a symbolic answer (full simplify is far too slow per variant)."""
+    return sp.factor_terms(expr) if expr.count_ops() < 40 else expr
 
 
 def point_tex(at: dict) -> str:

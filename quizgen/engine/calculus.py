@@ -41,7 +41,7 @@ def derivative(inp):
     f, x, n, at = inp["expression"], inp["variable"], int(inp.get("order") or 1), inp.get("at")
     d = sp.diff(f, x, n)
     lhs = rf"\frac{{d^{{{n}}} f}}{{d {tex(x)}^{{{n}}}}}" if n > 1 else rf"\frac{{df}}{{d{tex(x)}}}"
-    steps = [rf"{lhs} = {tex(sp.simplify(d))}"]
+    steps = [rf"{lhs} = {tex(d)}"]
     value = maybe_at(d, at)
     if at:
         steps.append(rf"{lhs}\Big|_{{{point_tex(at)}}} = {approx(value)}")
@@ -55,7 +55,7 @@ def partial_derivative(inp):
     denom = " ".join(rf"\partial {tex(v)}" for v in reversed(seq))
     num = r"\partial" + (f"^{{{len(seq)}}}" if len(seq) > 1 else "")
     lhs = rf"\frac{{{num} f}}{{{denom}}}"
-    steps = [rf"{lhs} = {tex(sp.simplify(d))}"]
+    steps = [rf"{lhs} = {tex(d)}"]
     value = maybe_at(d, at)
     if at:
         steps.append(rf"{lhs}\Big|_{{{point_tex(at)}}} = {approx(value)}")
@@ -66,7 +66,7 @@ def partial_derivative(inp):
 def gradient(inp):
     f, xs, at = inp["expression"], list(inp["variables"]), inp.get("at")
     g = [sp.diff(f, v) for v in xs]
-    steps = [rf"\nabla f = {tex_col(sp.simplify(c) for c in g)}"]
+    steps = [rf"\nabla f = {tex_col(g)}"]
     value = [maybe_at(c, at) for c in g]
     if at:
         steps.append(rf"\nabla f({point_tex(at)}) = {approx([[v] for v in value])}")
@@ -74,7 +74,7 @@ def gradient(inp):
 
 
 def _matrix_steps(symbol: str, rows, value, at) -> list[str]:
-    steps = [rf"{symbol} = {tex(sp.Matrix(rows).applyfunc(sp.simplify))}"]
+    steps = [rf"{symbol} = {tex(sp.Matrix(rows))}"]
     if at:
         steps.append(rf"{symbol}({point_tex(at)}) = {approx(value)}")
     return steps

@@ -72,7 +72,7 @@ class Formatter:
     """Turns question text, maths and figures into safe HTML; remembers maths it could not convert."""
 
     fallbacks: dict[str, str] = field(default_factory=dict)
-    _svgs: dict[str, str] = field(default_factory=dict)
+    _svgs: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     def text(self, text: str) -> Markup:
         """Prose with ``$...$`` / ``$$...$$`` maths, one ``<p>`` per paragraph."""

@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Callable, Mapping, Sequence
 
 import mpmath as mp
+import numpy as np
 
 from ..exprs import parse_tree
 
@@ -24,6 +25,15 @@ _FUNCS = {
     "sigmoid": lambda z: 1 / (1 + mp.exp(-z)), "min": min, "max": max,
 }
 _CONSTS = {"pi": mp.pi, "E": mp.e}
+
+# the same closures over numpy, for evaluating on whole arrays (figures)
+_NP_FUNCS = {
+    "sin": np.sin, "cos": np.cos, "tan": np.tan, "exp": np.exp, "log": np.log,
+    "sqrt": np.sqrt, "tanh": np.tanh, "sinh": np.sinh, "cosh": np.cosh,
+    "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan, "abs": np.abs, "Abs": np.abs,
+    "sigmoid": lambda z: 1 / (1 + np.exp(-z)), "min": np.minimum, "max": np.maximum,
+}
+_NP_CONSTS = {"pi": np.pi, "E": np.e}
 _OPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
         ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b,
         ast.Pow: lambda a, b: a ** b, ast.Mod: lambda a, b: a % b}
@@ -31,32 +41,37 @@ _OPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
 Env = Mapping[str, object]
 
 
-def _compile(node: ast.expr) -> Callable[[Env], object]:
+def _compile(node: ast.expr, lib: str) -> Callable[[Env], object]:
+    funcs, consts = (_FUNCS, _CONSTS) if lib == "mpmath" else (_NP_FUNCS, _NP_CONSTS)
     if isinstance(node, ast.Constant):
-        value = mp.mpf(repr(node.value)) if isinstance(node.value, float) else mp.mpf(node.value)
+        value = (mp.mpf(repr(node.value)) if isinstance(node.value, float) else mp.mpf(node.value)) \
+            if lib == "mpmath" else float(node.value)
         return lambda env: value
     if isinstance(node, ast.Name):
         name = node.id
-        if name in _CONSTS:
-            const = _CONSTS[name]
+        if name in consts:
+            const = consts[name]
             return lambda env: env[name] if name in env else const
         return lambda env: env[name]
     if isinstance(node, ast.BinOp):
-        op, left, right = _OPS[type(node.op)], _compile(node.left), _compile(node.right)
+        op, left, right = _OPS[type(node.op)], _compile(node.left, lib), _compile(node.right, lib)
         return lambda env: op(left(env), right(env))
     if isinstance(node, ast.UnaryOp):
-        inner = _compile(node.operand)
+        inner = _compile(node.operand, lib)
         return (lambda env: -inner(env)) if isinstance(node.op, ast.USub) else inner
     if isinstance(node, ast.Call):
-        fn, args = _FUNCS[node.func.id], [_compile(a) for a in node.args]
+        fn, args = funcs[node.func.id], [_compile(a, lib) for a in node.args]
         return lambda env: fn(*(a(env) for a in args))
     raise ValueError(f"not a numeric expression: {ast.dump(node)}")
 
 
 @lru_cache(maxsize=4096)
-def compile_text(text: str) -> Callable[[Env], object]:
-    """A function env -> mpmath value for the plain-syntax expression ``text``."""
-    return _compile(parse_tree(text))
+def compile_text(text: str, lib: str = "mpmath") -> Callable[[Env], object]:
+    """A function env -> value for the plain-syntax expression ``text``.
+
+    ``lib="mpmath"`` (high precision, the verifier) or ``"numpy"`` (arrays, figures).
+    """
+    return _compile(parse_tree(text), lib)
 
 
 def function(text: str, variables: Sequence[str]) -> Callable[..., object]:
