@@ -19,6 +19,7 @@ def atomic_write(path: Path | str, data: bytes | str) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -37,6 +38,7 @@ def staging_dir(final: Path | str):
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.staging.", dir=final.parent))
+    os.chmod(stage, 0o777 & ~_umask())
     try:
         yield stage
     except BaseException:
@@ -50,3 +52,9 @@ def staging_dir(final: Path | str):
     os.replace(stage, final)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

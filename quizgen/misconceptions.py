@@ -367,3 +367,116 @@ def _intercept_sign(op, inputs, value):
     w = [1 / sp.nsimplify(s) ** 2 for s in sigma]
     xbar = sum(wi * sp.nsimplify(xi) for wi, xi in zip(w, inputs["x"])) / sum(w)
     return {"slope": value["slope"], "intercept": value["intercept"] + 2 * value["slope"] * xbar}
+
+
+# ---- derivative rules, chain rule and networks (modules 1-3) ------------------------
+
+def _single(inputs):
+    """(f, x) of a first-derivative question; other orders are not applicable."""
+    if int(inputs.get("order") or 1) != 1:
+        raise Degenerate("only for first derivatives")
+    return inputs["expression"], inputs["variable"]
+
+
+def _quotient(inputs):
+    f, x = _single(inputs)
+    u, v = sp.fraction(sp.together(f))
+    if not v.has(x) or not u.has(x):
+        raise Degenerate("not a quotient of two functions of x")
+    return u, v, x
+
+
+@misconception("quotient_of_derivatives", ("derivative",),
+               "The derivative of a quotient is not the quotient of the derivatives: "
+               "(u/v)' = (u'v - uv')/v^2.")
+def _quotient_of_derivatives(op, inputs, value):
+    u, v, x = _quotient(inputs)
+    return _at(sp.diff(u, x) / sp.diff(v, x), inputs)
+
+
+@misconception("quotient_rule_denominator_not_squared", ("derivative",),
+               "In the quotient rule the denominator is squared: (u/v)' = (u'v - uv')/v^2, not (u'v - uv')/v.")
+def _quotient_not_squared(op, inputs, value):
+    u, v, x = _quotient(inputs)
+    return _at((sp.diff(u, x) * v - u * sp.diff(v, x)) / v, inputs)
+
+
+@misconception("cos_derivative_sign", ("derivative",),
+               "The derivative of cos is -sin: d/dx cos(u) = -sin(u) u', not +sin(u) u'.")
+def _cos_sign(op, inputs, value):
+    f, x = _single(inputs)
+    if not f.has(sp.cos):
+        raise Degenerate("no cosine")
+    W = sp.Function("W")
+    d = sp.diff(f.replace(sp.cos, W), x)
+    d = d.replace(lambda e: isinstance(e, sp.Derivative) and getattr(e.expr, "func", None) == W,
+                  lambda e: sp.sin(e.expr.args[0])).doit()
+    return _at(d.replace(W, sp.cos), inputs)
+
+
+@misconception("first_derivative_for_second", ("derivative",),
+               "This is one derivative too few: the second derivative differentiates f'(x) once more.")
+def _one_order_less(op, inputs, value):
+    n = int(inputs.get("order") or 1)
+    if n < 2:
+        raise Degenerate("only for higher derivatives")
+    return _at(sp.diff(inputs["expression"], inputs["variable"], n - 1), inputs)
+
+
+@misconception("derivative_squared", ("derivative",),
+               "f''(x) means differentiating twice, not squaring the first derivative.")
+def _derivative_squared(op, inputs, value):
+    if int(inputs.get("order") or 1) != 2:
+        raise Degenerate("only for second derivatives")
+    return _at(sp.diff(inputs["expression"], inputs["variable"]) ** 2, inputs)
+
+
+@misconception("tangent_for_secant", ("difference_quotient",),
+               "This is the exact derivative f'(a), the slope of the tangent; the difference quotient "
+               "is the slope of the secant through (a, f(a)) and (a + h, f(a + h)).")
+def _tangent_for_secant(op, inputs, value):
+    x = inputs["variable"]
+    return sp.diff(inputs["expression"], x).subs(x, inputs["at"][x])
+
+
+@misconception("chain_rule_jacobian_transposed", ("chain_rule",),
+               "The inner Jacobian was used transposed: dF/dt_j = sum_i dF/du_i * du_i/dt_j, "
+               "where row i of J = du/dt holds the derivatives of u_i.")
+def _chain_transposed(op, inputs, value):
+    outer, subs = list(inputs.get("variables") or []), dict(inputs["substitutions"])
+    inner = list(subs)
+    if len(outer) < 2 or len(outer) != len(inner):
+        raise Degenerate("needs as many outer as inner variables")
+    f = inputs["expression"]
+    df = [sp.diff(f, u).subs(subs) for u in inner]
+    wrong = [sum((df[i] * sp.diff(subs[inner[j]], outer[i]) for i in range(len(inner))), sp.Integer(0))
+             for j in range(len(outer))]
+    return [_at(w, inputs) for w in wrong]
+
+
+@misconception("squared_error_factor_missing", ("backprop",),
+               "The factor 2 was dropped: d/da (a - y)^2 = 2(a - y).")
+def _factor_two(op, inputs, value):
+    if str(inputs.get("cost") or "squared_error") != "squared_error":
+        raise Degenerate("the cost has no factor 2")
+    from . import engine
+    return engine.run(op, dict(inputs, cost="half_squared_error")).value
+
+
+@misconception("weight_gradient_without_input", ("backprop",),
+               "dC/dw_jk = delta_j times a_k, the input the weight multiplies; that factor was left out.")
+def _without_input(op, inputs, value):
+    if str(inputs["wrt"]["param"]) != "weights":
+        raise Degenerate("only for weights")
+    from . import engine
+    wrt = dict(inputs["wrt"], param="biases")
+    delta = engine.run(op, dict(inputs, wrt=wrt)).value
+    return [[d for _ in row] for d, row in zip(delta, value)]
+
+
+@misconception("forward_without_activation", ("forward",),
+               "The activation function was not applied: a neuron outputs sigma(z), not z = w x + b.")
+def _no_activation(op, inputs, value):
+    from . import engine
+    layers = [dict(layer, activation="linear") for layer in inputs["layers"]]
+    return engine.run(op, dict(inputs, layers=layers)).value

@@ -86,7 +86,8 @@ class Formatter:
     def math(self, tex: str, display: bool = False) -> Markup:
         """One TeX formula as MathML, or as ``<code>`` TeX source if it cannot be converted."""
         try:
-            return Markup(tex_to_mathml(tex, display))
+            mathml = Markup(tex_to_mathml(tex, display))
+            return Markup('<span class="display">%s</span>') % mathml if display else mathml
         except MathError as err:
             self.fallbacks.setdefault(tex, str(err))
             return Markup('<code class="tex-fallback">%s</code>') % tex

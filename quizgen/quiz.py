@@ -1,0 +1,165 @@
+"""Quiz sets (``quizgen build``): a spec, an optional roster, one paper per student or version."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .bank import Template, load_bank, select
+from .errors import QuizgenError
+from .export import Paper, QuizSet
+from .paths import examples_dir
+from .pipeline import generate_tasks
+from .sampling import derive_seed
+from .yamlload import load_document, validate
+
+DEFAULT_FORMATS = ["json", "html", "latex", "moodle"]
+
+
+@dataclass
+class Student:
+    id: str
+    name: str
+
+
+@dataclass
+class QuizSpec:
+    path: Path
+    data: dict
+    sections: list[list[Template]] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.data.get("name") or self.path.stem
+
+    @property
+    def seed(self) -> int:
+        return int(self.data.get("seed", 0))
+
+
+def default_spec() -> Path:
+    return examples_dir() / "example-quiz.yaml"
+
+
+def load_quiz(path: Path | str, bank: list[Template] | None = None) -> QuizSpec:
+    """Load and check a quiz spec against its schema and the bank."""
+    doc = load_document(path)
+    if not isinstance(doc.data, dict):
+        raise doc.error([], "a quiz spec must be a YAML mapping", "start from examples/example-quiz.yaml")
+    validate(doc, "quiz")
+    bank = bank if bank is not None else load_bank()
+    spec = QuizSpec(Path(path), doc.data)
+    for i, sec in enumerate(doc.data["sections"]):
+        try:
+            pool = select(bank, modules=sec.get("modules", ()), topics=sec.get("topics", ()),
+                          ids=sec.get("templates", ()))
+        except QuizgenError as exc:
+            raise doc.error(["sections", i], exc.message, exc.fix) from None
+        if sec.get("form") == "multiple_choice":
+            pool = [t for t in pool if t.data.get("multiple_choice")]
+            if not pool:
+                raise doc.error(["sections", i, "form"], "no template of this section has a multiple-choice form",
+                                "choose form: numeric, or templates that have multiple_choice (quizgen list)")
+        spec.sections.append(pool)
+    return spec
+
+
+def load_roster(path: Path | str) -> list[Student]:
+    """Students from a CSV with an ``id`` (or ``student_id``) column and a ``name`` column."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise QuizgenError(f"cannot read roster: {exc.strerror}", file=str(path), fix="check the path") from None
+    reader = csv.DictReader(io.StringIO(text))
+    cols = {c.strip().lower(): c for c in (reader.fieldnames or [])}
+    id_col = cols.get("id") or cols.get("student_id") or cols.get("student id")
+    if not id_col:
+        raise QuizgenError(f"the roster has no id column (columns: {', '.join(reader.fieldnames or []) or 'none'})",
+                           file=str(path), where="line 1",
+                           fix="make the first line a header with columns id,name")
+    name_col = cols.get("name") or cols.get("student_name")
+    students, seen = [], {}
+    for line, row in enumerate(reader, start=2):
+        sid = (row.get(id_col) or "").strip()
+        if not sid:
+            raise QuizgenError("empty student id", file=str(path), where=f"line {line}", fix="give every student an id")
+        if sid in seen:
+            raise QuizgenError(f"duplicate student id {sid!r} (also on line {seen[sid]})", file=str(path),
+                               where=f"line {line}", fix="student ids must be unique")
+        seen[sid] = line
+        students.append(Student(sid, (row.get(name_col) or "").strip() if name_col else ""))
+    if not students:
+        raise QuizgenError("the roster lists no students", file=str(path), fix="add one line per student")
+    return students
+
+
+def _papers(spec: QuizSpec, students: list[Student] | None, variants: int):
+    if students:
+        return [(f"student:{s.id}", f"{s.name} ({s.id})" if s.name else s.id, s) for s in students]
+    return [(f"version:{chr(65 + i)}", f"Version {chr(65 + i)}", None) for i in range(variants)]
+
+
+def _pick(spec: QuizSpec, key: str) -> list[tuple[int, Template]]:
+    """The (section index, template) list of one paper, deterministic in (seed, key)."""
+    picks = []
+    for i, (sec, pool) in enumerate(zip(spec.data["sections"], spec.sections)):
+        rng = np.random.default_rng([derive_seed(spec.seed, key, "section", i)])
+        n = int(sec["questions"])
+        order = list(rng.permutation(len(pool)))
+        while len(order) < n:                      # more questions than templates: reuse
+            order += list(rng.permutation(len(pool)))
+        picks += [(i, pool[int(j)]) for j in order[:n]]
+    return picks
+
+
+def build_quizset(spec: QuizSpec, students: list[Student] | None = None, variants: int | None = None,
+                  jobs: int = 1, progress: Callable[[int], None] | None = None,
+                  on_total: Callable[[int], None] | None = None) -> QuizSet:
+    """Generate every paper of the quiz (verified) and return the set for the exporters."""
+    variants = variants or int(spec.data.get("variants", 1))
+    papers = _papers(spec, students, variants)
+    plans = [(key, label, student, _pick(spec, key)) for key, label, student in papers]
+    tasks = [(tpl, spec.seed, n, (key,)) for key, _, _, picks in plans for n, (_, tpl) in enumerate(picks, 1)]
+    if on_total:
+        on_total(len(tasks))
+    questions = iter(generate_tasks(tasks, jobs, progress))
+    out = []
+    for key, label, student, picks in plans:
+        qs = []
+        for sec_index, _ in picks:
+            q = dict(next(questions))
+            sec = spec.data["sections"][sec_index]
+            if "marks" in sec:
+                q["marks"] = sec["marks"]
+            if sec.get("form", "numeric") == "numeric":
+                q["choices"] = None
+            q["section"] = sec.get("title", "")
+            qs.append(q)
+        out.append(Paper(label, qs, student.id if student else None, student.name if student else None))
+    d = spec.data
+    subtitle = " · ".join(str(v) for v in (d.get("course"), f"Week {d['week']}" if d.get("week") else None) if v)
+    return QuizSet(title=d["title"], papers=out, name=spec.name, subtitle=subtitle, date=str(d.get("date", "")),
+                   instructions=d.get("instructions", ""), seed=spec.seed,
+                   options={"pdf": d.get("pdf", True), "moodle_form": d.get("moodle_form", "auto")})
+
+
+def answers_csv(quizset: QuizSet) -> str:
+    """One row per answer per paper, for marking."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["paper", "student_id", "student_name", "question", "template", "seed", "answer", "value",
+                "display", "tolerance"])
+    for paper in quizset.papers:
+        for n, q in enumerate(paper.questions, 1):
+            for a in q["answers"]:
+                w.writerow([paper.label, paper.student_id or "", paper.student_name or "", n, q["template"],
+                            q["seed"], a["name"], json.dumps(a["value"]), a["display"],
+                            json.dumps(a["tolerance"], sort_keys=True)])
+    return buf.getvalue()
