@@ -306,8 +306,9 @@ def test_tolerance_conversion(tolerance, value, digits, expected):
 
 
 @pytest.mark.parametrize("x, text", [(3.0, "3"), (-0.0, "0"), (1e-05, "0.00001"),
-                                     (-1.682941969615793, "-1.682941969615793"),
-                                     (1 / 3, "0.3333333333333333"), (2.5e16, "25000000000000000")])
+                                     (-1.682941969615793, "-1.68294196962"),
+                                     (0.1 + 0.2, "0.3"), (1 / 3, "0.333333333333"),
+                                     (2.5e16, "25000000000000000"), (-1234567.25, "-1234567.25")])
 def test_numbers_are_plain_decimals(x, text):
     assert moodle.number(x) == text
 

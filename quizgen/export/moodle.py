@@ -37,10 +37,11 @@ Marks: ``defaultgrade`` is ``marks``. Moodle sets a cloze question's mark to the
 its blank weights, so each blank weighs ``marks / blanks`` when that is a whole number
 and 1 otherwise (then set the mark in the quiz).
 
-Numbers are shortest round-trip decimals (``repr`` digits, no exponent, ``.``, no
-grouping). Text is HTML in CDATA: prose escaped, maths as ``\\( \\)`` / ``\\[ \\]`` for
-MathJax; general feedback is the worked solution. A figure is a PNG from
-:func:`quizgen.figures.draw` embedded as ``@@PLUGINFILE@@`` plus its base64 ``<file>``.
+Numbers are written to 12 significant figures (float noise such as 0.6000000000000001
+dropped), with ``.``, no exponent, no grouping. Text is HTML in CDATA: prose escaped,
+maths as ``\\( \\)`` / ``\\[ \\]`` for MathJax; general feedback is the worked solution.
+A figure is a PNG from :func:`quizgen.figures.draw`, embedded as ``@@PLUGINFILE@@`` plus
+its base64 ``<file>`` in the same ``<questiontext>``.
 The text is checked by :mod:`quizgen.moodle_lint` before it is written (atomically).
 """
 
@@ -65,6 +66,7 @@ from . import QuizSet, register
 
 FORMS = ("auto", "numeric", "multichoice")
 PENALTY = "0.3333333"
+SIGNIFICANT = 12                                 # digits written (float noise dropped)
 CHECK_TOLERANCE = {"abs": 0.001, "rel": 0.001}   # numeric check of an expression
 CHECK_FIGURES = 4                                # significant figures asked for it
 CHECK_POINTS = (0.4, 1.3, 0.7, 1.6, 0.9, 2.2)    # coordinates tried, shifted per attempt
@@ -106,11 +108,11 @@ def html_text(text: str | None, inline: bool = False) -> str:
 
 
 def number(x) -> str:
-    """``x`` as Moodle reads it: ``.`` decimals, no exponent, no grouping, finite only."""
+    """``x`` for Moodle: 12 significant figures, ``.``, no exponent or grouping, finite."""
     x = float(x)
     if not math.isfinite(x):
         raise Unexportable(f"the non-finite number {x!r} cannot be a Moodle answer")
-    text = format(Decimal(repr(x)), "f")
+    text = format(Decimal(f"{x:.{SIGNIFICANT}g}"), "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
