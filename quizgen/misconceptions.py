@@ -13,6 +13,7 @@ from typing import Any, Callable
 import sympy as sp
 
 from .errors import Degenerate
+from .exprs import AutoSymbols, to_sympy
 from .inputs import json_value
 from .verify import close
 
@@ -255,13 +256,43 @@ def make_choices(tpl, answers, provenances, display, rng) -> list[dict]:
 
 def _distinct(wrong, seen, gap, kind) -> bool:
     if kind == "expression":
-        return all(str(wrong) != str(s) for s in seen)
+        return all(not _same_function(wrong, s) for s in seen)
     return all(not close(wrong, s, 0.0, gap) for s in seen)
+
+
+def _same_function(a, b) -> bool:
+    """Expression values equal as functions: the same numbers at several sample points."""
+    from .verify.symbolic import POINTS, _evaluate, _texts
+    from .exprs import names_in, FUNCTIONS
+    names = sorted(set().union(*(names_in(t) for t in _texts([a, b]))) - set(FUNCTIONS) - {"pi", "E"})
+    if _shape(a) != _shape(b):
+        return False
+    for coords in POINTS:
+        at = dict(zip(names, (coords * 3)[:len(names)]))
+        try:
+            if not close(_evaluate(a, at), _evaluate(b, at), 1e-9, 1e-9):
+                return False
+        except (ValueError, ZeroDivisionError, OverflowError):
+            continue
+    return True
+
+
+def _shape(v):
+    return [_shape(x) for x in v] if isinstance(v, list) else 0
 
 
 def _as_display(ans, wrong, display):
     from dataclasses import replace
-    return display(replace(ans, value=wrong, result=type(ans.result)(sp.sympify(wrong) if isinstance(wrong, str) else wrong, [])))
+    return display(replace(ans, value=wrong, result=type(ans.result)(_parse(wrong), [])))
+
+
+def _parse(value):
+    """JSON value -> sympy, strings through the safe parser (never sympify)."""
+    if isinstance(value, list):
+        return [_parse(v) for v in value]
+    if isinstance(value, str):
+        return to_sympy(value, {}, AutoSymbols())
+    return value
 
 
 # ---- Taylor series, optimisation and regression (modules 4-6) ------------------------
@@ -480,3 +511,27 @@ def _no_activation(op, inputs, value):
     from . import engine
     layers = [dict(layer, activation="linear") for layer in inputs["layers"]]
     return engine.run(op, dict(inputs, layers=layers)).value
+
+
+@misconception("taylor_last_term_missing", ("taylor_evaluate", "taylor_polynomial"),
+               "T_n keeps every term up to and including the (x - a)^n term: one term too few was kept.")
+def _last_term_missing(op, inputs, value):
+    if int(inputs["order"]) < 1:
+        raise Degenerate("order 0")
+    return _taylor_rebuilt(dict(inputs, order=int(inputs["order"]) - 1), lambda m, c, mono, va: c * mono)
+
+
+@misconception("explicit_dependence_missing", ("chain_rule",),
+               "f also depends on t directly: the total derivative includes the partial derivative "
+               "df/dt (t held fixed in f's own formula) besides the terms through the intermediate variables.")
+def _explicit_missing(op, inputs, value):
+    subs = dict(inputs["substitutions"])
+    outer = list(inputs.get("variables") or [inputs["variable"]])
+    direct = [u for u in subs if u in outer and subs[u] == u]
+    if not direct:
+        raise Degenerate("no explicit dependence on the outer variable")
+    f, fixed = inputs["expression"], {u: e for u, e in subs.items() if u not in direct}
+    totals = [sum((sp.diff(f, u).subs(subs) * sp.diff(e, t) for u, e in fixed.items()), sp.Integer(0))
+              for t in outer]
+    totals = [_at(v, inputs) for v in totals]
+    return totals if inputs.get("variables") else totals[0]

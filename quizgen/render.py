@@ -21,13 +21,22 @@ def tex(obj: Any, digits: int = 4) -> str:
     """TeX for whatever a template hands us: expressions, numbers, vectors, matrices."""
     if isinstance(obj, TexExpr):
         return obj
-    if isinstance(obj, sp.Basic):
-        return sp.latex(obj, mat_str="pmatrix", mat_delim="")
+    if isinstance(obj, (sp.Basic, sp.MatrixBase)):
+        return sp.latex(_clean_floats(obj), mat_str="pmatrix", mat_delim="")
     if isinstance(obj, (int, float)):
         return num(obj, digits)
     if isinstance(obj, (list, tuple, dict)):
         return tex_value(obj, digits)
     return str(obj)
+
+
+def _clean_floats(obj):
+    """Whole or short floats inside an expression print as 2, 0.5 rather than 2.00000000000000."""
+    floats = obj.atoms(sp.Float)
+    if not floats:
+        return obj
+    return obj.xreplace({f: sp.nsimplify(f, rational=True) if abs(f - round(float(f), 6)) < 1e-12 else f
+                         for f in floats})
 
 
 def signed(obj: Any, digits: int = 4) -> str:

@@ -43,7 +43,8 @@ def export(quizset: QuizSet, out: Path) -> list[Path]:
 def pdf_text(path: Path) -> str:
     """All text of a PDF, ligatures decomposed and whitespace collapsed."""
     text = "\n".join(page.extract_text() for page in PdfReader(path).pages)
-    return " ".join(unicodedata.normalize("NFKC", text).split())
+    text = unicodedata.normalize("NFKC", text).replace("\u2019", "'").replace("\u2018", "`")
+    return " ".join(text.split())
 
 
 def with_prompt(prompt: str) -> dict:

@@ -115,7 +115,8 @@ class _Figures:
 
 
 def _question_view(q: dict, number: int, tag: str, figure: str | None) -> dict:
-    choices = [dict(c, letter=f"({chr(ord('a') + i)})") for i, c in enumerate(q.get("choices") or [])]
+    choices = [dict(c, letter=f"({letter})")
+               for letter, c in zip("abcdefghijklmnopqrstuvwxyz", q.get("choices") or [])]
     return {"q": q, "number": number, "tag": tag, "figure": figure, "choices": choices,
             "correct": next((c for c in choices if c["correct"]), None),
             "marks": marks_text(q.get("marks", 1))}
