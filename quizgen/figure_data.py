@@ -35,9 +35,21 @@ def _f(expr, var):
     return lambda x: float(g(np.array([float(x)]))[0])
 
 
+def _break_poles(ys: np.ndarray) -> np.ndarray:
+    """Blank out values far outside the curve's typical range (poles), so plots show a gap."""
+    finite = ys[np.isfinite(ys)]
+    if finite.size < 4:
+        return ys
+    q1, med, q3 = np.percentile(finite, [10, 50, 90])
+    span = max(q3 - q1, 1e-9)
+    out = ys.copy()
+    out[np.abs(ys - med) > 6 * span] = np.nan
+    return out
+
+
 def _curve(expr, var, lo, hi, label, style="solid"):
     xs = np.linspace(lo, hi, N)
-    ys = _array_fn(expr, [str(var)])(xs)
+    ys = _break_poles(_array_fn(expr, [str(var)])(xs))
     return {"x": [round(float(x), 6) for x in xs],
             "y": [None if not np.isfinite(y) else round(float(y), 6) for y in ys],
             "label": label, "style": style}

@@ -15,6 +15,9 @@ from matplotlib.mathtext import MathTextParser
 FORMATS = ("svg", "pdf", "png")
 
 _WIDTH, _HEIGHT, _RESIDUAL_HEIGHT = 5.0, 3.5, 1.1   # inches
+# fixed margins (inches): left, right, bottom, top, gap between panels. Constrained layout
+# would compute them per figure but doubles the drawing time.
+_LEFT, _RIGHT, _BOTTOM, _TOP, _GAP = 0.75, 0.15, 0.5, 0.3, 0.12
 _DPI = 150
 _LINESTYLES = {"solid": "-", "dashed": "--", "dotted": ":", "dashdot": "-."}
 _RC = {
@@ -50,16 +53,18 @@ def _build(spec: dict) -> Figure:
     """The figure: the main plot, plus a small residuals panel below when the spec has one."""
     residuals = spec.get("residuals")
     height = _HEIGHT + (_RESIDUAL_HEIGHT if residuals else 0.0)
-    fig = Figure(figsize=(_WIDTH, height), layout="constrained")
-    if not residuals:
-        ax = fig.subplots()
-        _main(ax, spec)
-        ax.set_xlabel(_text(spec.get("xlabel")))
-        return fig
-    ax, rax = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
+    fig = Figure(figsize=(_WIDTH, height))
+    fig.subplots_adjust(left=_LEFT / _WIDTH, right=1 - _RIGHT / _WIDTH,
+                        bottom=_BOTTOM / height, top=1 - _TOP / height)
+    if residuals:
+        plot_height = height - _BOTTOM - _TOP
+        ax, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1],
+                                  gridspec_kw={"hspace": _GAP / (plot_height / 2)})
+        _residuals(bottom, residuals)
+    else:
+        ax = bottom = fig.subplots()
     _main(ax, spec)
-    _residuals(rax, residuals)
-    rax.set_xlabel(_text(spec.get("xlabel")))
+    bottom.set_xlabel(_text(spec.get("xlabel")))
     return fig
 
 
@@ -84,20 +89,20 @@ def _contour(ax, spec: dict) -> None:
 def _curves(ax, spec: dict) -> None:
     for curve in spec.get("curves") or []:
         ax.plot(curve["x"], curve["y"], label=_text(curve.get("label")),
-                linestyle=_LINESTYLES.get(curve.get("style") or "solid", "-"))
+                linestyle=_linestyle(curve.get("style"), "solid"))
 
 
 def _segments(ax, spec: dict) -> None:
     for seg in spec.get("segments") or []:
         ax.plot(seg["x"], seg["y"], color="0.45", linewidth=1.0,
-                linestyle=_LINESTYLES.get(seg.get("style") or "dotted", ":"))
+                linestyle=_linestyle(seg.get("style"), "dotted"))
 
 
 def _errorbars(ax, spec: dict) -> None:
     e = spec.get("errorbars")
     if e:
         ax.errorbar(e["x"], e["y"], yerr=e.get("sigma"), fmt="o", markersize=4,
-                    capsize=3, color="C0", label=_text(e.get("label")), zorder=3)
+                    capsize=3, color="0.15", label=_text(e.get("label")), zorder=3)
 
 
 def _path(ax, spec: dict) -> None:
@@ -108,18 +113,38 @@ def _path(ax, spec: dict) -> None:
 
 
 def _points(ax, spec: dict) -> None:
-    for pt in spec.get("points") or []:
+    points = spec.get("points") or []
+    for pt in points:
         ax.plot([pt["x"]], [pt["y"]], "o", color="black", markersize=5, zorder=5)
-        if pt.get("label"):
-            ax.annotate(_text(pt["label"]), (pt["x"], pt["y"]), xytext=(6, -12),
-                        textcoords="offset points")
+    for (x, y), labels in _label_groups(ax, points):
+        ax.annotate(_text(", ".join(labels)), (x, y), xytext=(6, -12), textcoords="offset points")
+
+
+def _label_groups(ax, points: list[dict]) -> list[tuple[tuple[float, float], list[str]]]:
+    """Labelled points, those (nearly) on top of each other sharing one label: "$x_2$, $x_3$"."""
+    near_x, near_y = 0.03 * ax.dataLim.width, 0.04 * ax.dataLim.height
+    groups: list[tuple[tuple[float, float], list[str]]] = []
+    for pt in points:
+        if not pt.get("label"):
+            continue
+        for (x, y), labels in groups:
+            if abs(pt["x"] - x) <= near_x and abs(pt["y"] - y) <= near_y:
+                labels.append(pt["label"])
+                break
+        else:
+            groups.append(((pt["x"], pt["y"]), [pt["label"]]))
+    return groups
 
 
 def _residuals(ax, res: dict) -> None:
     ax.axhline(0.0, color="0.5", linewidth=0.8)
-    ax.vlines(res["x"], 0.0, res["r"], color="C0", linewidth=1.0)
-    ax.plot(res["x"], res["r"], "o", color="C0", markersize=4)
+    ax.vlines(res["x"], 0.0, res["r"], color="0.15", linewidth=1.0)
+    ax.plot(res["x"], res["r"], "o", color="0.15", markersize=4)
     ax.set_ylabel("residual")
+
+
+def _linestyle(style: str | None, default: str) -> str:
+    return _LINESTYLES.get(style or default, _LINESTYLES[default])
 
 
 def _text(s: str | None) -> str | None:

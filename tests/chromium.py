@@ -6,6 +6,7 @@ No dependencies beyond the standard library::
         page = browser.open(tmp_path / "page.html", viewport=(390, 844))
         text = page.evaluate("document.body.innerText")
         png = page.screenshot()
+        pdf = page.pdf()
         assert not page.problems()      # console errors, exceptions, network requests
 
 A missing browser raises :class:`ChromiumError` (tests should fail, not skip: CI installs it).
@@ -157,12 +158,19 @@ class Page:
             raise ChromiumError(f"{expression}: {result['exceptionDetails']}")
         return result["result"].get("value")
 
-    def screenshot(self) -> bytes:
-        """A PNG of the whole page (not only the viewport)."""
+    def screenshot(self, full_page: bool = True) -> bytes:
+        """A PNG of the whole page, or of the viewport only (Chromium caps the size)."""
         shot = self.browser.send("Page.captureScreenshot",
-                                 {"format": "png", "captureBeyondViewport": True},
+                                 {"format": "png", "captureBeyondViewport": full_page},
                                  self.session)
         return base64.b64decode(shot["data"])
+
+    def pdf(self) -> bytes:
+        """The page printed to PDF (A4, print CSS, no browser header or footer)."""
+        printed = self.browser.send("Page.printToPDF",
+                                    {"paperWidth": 8.27, "paperHeight": 11.69,
+                                     "preferCSSPageSize": True}, self.session)
+        return base64.b64decode(printed["data"])
 
     def problems(self) -> list[str]:
         """Console errors and warnings, uncaught exceptions, log errors, network requests."""

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import matplotlib
 import pytest
+from matplotlib.figure import Figure
 from PIL import Image
 
 from quizgen import figures
@@ -45,7 +46,7 @@ SPECS = {
                       "sigma": [0.2, 0.3, 0.2, 0.4, 0.3, 0.5], "label": "data"},
         "residuals": {"x": [0, 1, 2, 3, 4, 5], "r": [-0.1, 0.1, -0.3, 0.1, -0.1, -0.1]},
     },
-    "minimal": {"kind": "tangent", "curves": [{"x": [0, 1], "y": [0, 1]}]},
+    "minimal": {"kind": "tangent", "curves": [{"x": [0, 1, 2, 3], "y": [0, 1, None, 3]}]},  # a gap
 }
 SPEC_IDS = sorted(SPECS)
 
@@ -123,3 +124,12 @@ def test_unparseable_mathtext_label_is_drawn_literally():
 def test_unknown_format_is_refused():
     with pytest.raises(ValueError, match="jpeg"):
         figures.draw(SPECS["minimal"], "jpeg")
+
+
+def test_labels_of_coinciding_points_are_joined():
+    ax = Figure().subplots()
+    ax.plot([0, 10], [0, 10])
+    points = [{"x": 1.0, "y": 1.0, "label": "$x_1$"}, {"x": 5.0, "y": 5.0, "label": "$x_2$"},
+              {"x": 5.01, "y": 5.0, "label": "$x_3$"}, {"x": 9.0, "y": 9.0, "label": None}]
+    assert figures._label_groups(ax, points) == [((1.0, 1.0), ["$x_1$"]),
+                                                 ((5.0, 5.0), ["$x_2$", "$x_3$"])]
