@@ -207,6 +207,8 @@ def _newton_optimise(inp):
 
 @check("lagrange_critical_points")
 def _lagrange(inp):
+    """All real solutions of grad f = lambda grad g, g = 0: a vectorised multi-start Newton
+    search in float64 (complex-step gradients), each root then polished with mpmath."""
     xs = _vars(inp)
     f, g = inp["expression"], inp["constraint"]
 
@@ -216,20 +218,71 @@ def _lagrange(inp):
         return [a - lam * b for a, b in zip(gf, gg)] + [evaluate(g, dict(zip(xs, pt)))]
 
     found = []
-    for start in product((-2.3, -0.7, 0.6, 2.1), repeat=len(xs)):
-        for lam0 in (-1.3, 0.9):
-            try:
-                sol = mp.findroot(system, list(start) + [lam0], tol=1e-20, maxsteps=60)
-            except (ValueError, ZeroDivisionError, OverflowError, TypeError):
-                continue
-            sol = [mp.re(v) for v in sol]
-            if max(abs(r) for r in system(*sol)) > 1e-12:
-                continue
-            if not any(close(sol, other, 1e-6, 1e-6) for other in found):
-                found.append(sol)
+    for guess in _lagrange_guesses(f, g, xs):
+        try:
+            sol = mp.findroot(system, [mp.mpf(float(v)) for v in guess], tol=1e-24, maxsteps=20)
+        except (ValueError, ZeroDivisionError, OverflowError, TypeError):
+            continue
+        sol = [mp.re(v) for v in (sol if len(guess) > 1 else [sol])]
+        if max(abs(r) for r in system(*sol)) > 1e-12:
+            continue
+        if not any(close(sol, other, 1e-6, 1e-6) for other in found):
+            found.append(sol)
     found.sort(key=lambda s: [float(v) for v in s])
     return [{"point": dict(zip(xs, s[:-1])), "multiplier": s[-1],
              "value": evaluate(f, dict(zip(xs, s[:-1])))} for s in found]
+
+
+STARTS = (-2.7, -1.1, -0.35, 0.45, 1.3, 2.9)
+
+
+def _lagrange_guesses(f: str, g: str, xs: list[str]) -> list[np.ndarray]:
+    """Distinct float64 roots of the Lagrange system from a grid of starting points."""
+    fn, gn = compile_text(f, "numpy"), compile_text(g, "numpy")
+    n = len(xs)
+    grid = np.array(list(product(STARTS, repeat=n)), dtype=float)
+    lams = np.array([-1.7, 0.8])
+    V = np.column_stack([np.repeat(grid, len(lams), axis=0), np.tile(lams, len(grid))])   # (m, n+1)
+
+    def grad(fun, P):
+        h = 1e-30
+        out = []
+        for i in range(n):
+            env = {x: P[:, j].astype(complex) + (1j * h if j == i else 0) for j, x in enumerate(xs)}
+            with np.errstate(all="ignore"):
+                out.append(np.imag(np.broadcast_to(fun(env), P.shape[:1])) / h)
+        return np.stack(out, axis=1)
+
+    def F(V):
+        P, lam = V[:, :n], V[:, n:]
+        with np.errstate(all="ignore"):
+            gv = np.broadcast_to(np.real(gn({x: P[:, j].astype(complex) for j, x in enumerate(xs)})), P.shape[:1])
+        return np.column_stack([grad(fn, P) - lam * grad(gn, P), gv])
+
+    for _ in range(60):
+        Fv = F(V)
+        if np.all(np.abs(Fv) < 1e-13):
+            break
+        J = np.empty((len(V), n + 1, n + 1))
+        for k in range(n + 1):
+            e = np.zeros(n + 1)
+            e[k] = 1e-6
+            J[:, :, k] = (F(V + e) - F(V - e)) / 2e-6
+        with np.errstate(all="ignore"):
+            ok = np.isfinite(J).all(axis=(1, 2)) & (np.abs(np.linalg.det(np.where(np.isfinite(J), J, 0))) > 1e-12)
+        step = np.zeros_like(V)
+        if ok.any():
+            step[ok] = np.linalg.solve(J[ok], Fv[ok][..., None])[..., 0]
+        V = np.where(ok[:, None], V - step, np.nan)
+        V = V[np.isfinite(V).all(axis=1) & (np.abs(V) < 1e6).all(axis=1)]
+        if len(V) == 0:
+            return []
+    res = np.abs(F(V)).max(axis=1)
+    roots: list[np.ndarray] = []
+    for v in V[res < 1e-6]:
+        if not any(np.allclose(v, r, rtol=1e-6, atol=1e-6) for r in roots):
+            roots.append(v)
+    return roots
 
 
 # ---- regression -------------------------------------------------------------------
