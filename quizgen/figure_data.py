@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import mpmath as mp
 import numpy as np
 import sympy as sp
 
@@ -117,14 +118,20 @@ def _taylor(tpl, spec, scope, symbols, answers):
     a = float(_get(tpl, spec, "about", scope, symbols))
     lo, hi = _range(tpl, spec, scope, a)
     curves = [_curve(f, x, lo, hi, "$f(x)$")]
+    orders = [int(n) for n in spec.get("orders", [1, 2, 3])]
+    fn = compile_text(to_text(f))
+    with mp.workdps(20):
+        coeffs = [float(c) for c in mp.taylor(lambda t: fn({str(x): t}), mp.mpf(a), max(orders))]
+    xs = np.linspace(lo, hi, N)
     styles = ["dashed", "dotted", "dashdot", "dashed"]
-    for i, n in enumerate(spec.get("orders", [1, 2, 3])):
-        poly = sp.series(f, x, sp.Rational(str(a)), int(n) + 1).removeO()
-        curves.append(_curve(poly, x, lo, hi, f"$T_{{{n}}}$", styles[i % 4]))
-    ys = [y for y in curves[0]["y"] if y is not None]
-    span = (max(ys) - min(ys)) or 1.0
-    for c in curves[1:]:
-        c["y"] = [None if y is None or not (min(ys) - span <= y <= max(ys) + span) else y for y in c["y"]]
+    ys = np.array([y for y in curves[0]["y"] if y is not None])
+    span = (ys.max() - ys.min()) or 1.0
+    for i, n in enumerate(orders):
+        poly = sum(c * (xs - a) ** k for k, c in enumerate(coeffs[:n + 1]))
+        keep = (poly >= ys.min() - span) & (poly <= ys.max() + span)
+        curves.append({"x": [round(float(v), 6) for v in xs],
+                       "y": [round(float(v), 6) if k else None for v, k in zip(poly, keep)],
+                       "label": f"$T_{{{n}}}$", "style": styles[i % 4]})
     return {"kind": "taylor", "title": spec.get("title", f"Taylor approximations about $x = {a:g}$"),
             "xlabel": "$x$", "ylabel": "$y$", "curves": curves,
             "points": [{"x": a, "y": float(f.subs(x, a)), "label": ""}], "segments": []}
