@@ -94,13 +94,13 @@ def _derivative_like(op, inputs, value, **how):
 
 
 @misconception("missing_inner_derivative", ("derivative", "gradient", "jacobian", "partial_derivative", "chain_rule"),
-               "The inner derivative is missing: by the chain rule, d/dx f(g(x)) = f'(g(x)) g'(x).")
+               "The inner derivative is missing: by the chain rule, $\\frac{d}{dx} f(g(x)) = f\'(g(x))\\, g\'(x)$.")
 def _missing_inner(op, inputs, value):
     return _derivative_like(op, inputs, value, chain=False)
 
 
 @misconception("product_rule_as_product", ("derivative", "gradient", "partial_derivative"),
-               "The derivative of a product is not the product of the derivatives: (uv)' = u'v + uv'.")
+               "The derivative of a product is not the product of the derivatives: $(uv)\' = u\'v + uv\'$.")
 def _product_as_product(op, inputs, value):
     return _derivative_like(op, inputs, value, product=False)
 
@@ -124,7 +124,7 @@ def _cross_missing(op, inputs, value):
 
 
 @misconception("forgotten_factorial", ("taylor_coefficients", "taylor_evaluate"),
-               "Each Taylor term is f^(n)(a)/n! (x-a)^n: the 1/n! was forgotten.")
+               "Each Taylor term is $\\frac{f^{(n)}(a)}{n!}(x-a)^n$: the $\\frac{1}{n!}$ was forgotten.")
 def _forgotten_factorial(op, inputs, value):
     if op == "taylor_coefficients":
         return [c * sp.factorial(k) for k, c in enumerate(value)]
@@ -139,7 +139,7 @@ def _forgotten_factorial(op, inputs, value):
 
 
 @misconception("gradient_ascent", ("gradient_descent", "fit_gradient_descent"),
-               "Gradient descent steps against the gradient: x - gamma grad f, not x + gamma grad f.")
+               "Gradient descent steps against the gradient: $\\mathbf{x} - \\gamma \\nabla f$, not $\\mathbf{x} + \\gamma \\nabla f$.")
 def _ascent(op, inputs, value):
     from . import engine
     flipped = dict(inputs, learning_rate=-inputs["learning_rate"])
@@ -147,13 +147,13 @@ def _ascent(op, inputs, value):
 
 
 @misconception("newton_wrong_sign", ("newton_raphson",),
-               "The Newton step is x - f(x)/f'(x); adding it moves away from the root.")
+               "The Newton step is $x - f(x)/f\'(x)$; adding $f(x)/f\'(x)$ moves the wrong way.")
 def _newton_sign(op, inputs, value):
     return _newton(inputs, lambda x, f, d: x + f / d)
 
 
 @misconception("newton_inverted", ("newton_raphson",),
-               "The Newton step divides f by f', not f' by f.")
+               "The Newton step divides $f$ by $f\'$, not $f\'$ by $f$.")
 def _newton_inverted(op, inputs, value):
     return _newton(inputs, lambda x, f, d: x - d / f)
 
@@ -172,7 +172,7 @@ def _newton(inputs, step):
 
 
 @misconception("sigma_prime_as_sigma", ("backprop",),
-               "The derivative of the sigmoid is sigma(z)(1 - sigma(z)), not sigma(z) itself.")
+               "The derivative of the sigmoid is $\\sigma\'(z) = \\sigma(z)(1 - \\sigma(z))$, not $\\sigma(z)$ itself.")
 def _sigma_prime(op, inputs, value):
     from .engine import networks
     saved = networks.ACTIVATIONS["sigmoid"]
@@ -184,7 +184,7 @@ def _sigma_prime(op, inputs, value):
 
 
 @misconception("chi2_without_sigma", ("chi_squared", "linear_regression", "least_squares"),
-               "chi-squared weights each squared residual by 1/sigma_i^2; the weights were left out.")
+               "$\\chi^2$ weights each squared residual by $1/\\sigma_i^2$; the weights were left out.")
 def _no_sigma(op, inputs, value):
     if inputs.get("sigma") is None:
         raise Degenerate("no sigma to forget")
@@ -193,14 +193,14 @@ def _no_sigma(op, inputs, value):
 
 
 @misconception("slope_intercept_swapped", ("linear_regression",),
-               "Slope and intercept are swapped: in y = m x + c the slope m multiplies x.")
+               "Slope and intercept are swapped: in $y = m x + c$ the slope $m$ multiplies $x$.")
 def _swapped(op, inputs, value):
     return {"slope": value["intercept"], "intercept": value["slope"]}
 
 
 @misconception("sign_error", ("derivative", "gradient", "evaluate", "difference_quotient", "partial_derivative",
                               "chain_rule", "taylor_evaluate"),
-               "A sign slipped: check the sign of each term (for example d/dx cos x = -sin x).")
+               "A sign slipped: check the sign of each term (for example $\\frac{d}{dx}\\cos x = -\\sin x$).")
 def _sign(op, inputs, value):
     if isinstance(value, list):
         return [-v for v in value]
@@ -208,7 +208,7 @@ def _sign(op, inputs, value):
 
 
 @misconception("power_rule_exponent_kept", ("derivative",),
-               "The power rule lowers the exponent: d/dx x^n = n x^(n-1), not n x^n.")
+               "The power rule lowers the exponent: $\\frac{d}{dx} x^n = n x^{n-1}$, not $n x^n$.")
 def _power_kept(op, inputs, value):
     f, x = inputs["expression"], inputs["variable"]
     wrong = f.replace(lambda e: e.is_Pow and e.base == x and e.exp.is_number,
@@ -381,8 +381,8 @@ def _chi2_gradient_half(op, inputs, value):
     return engine.run(op, dict(inputs, learning_rate=inputs["learning_rate"] / 2)).value
 
 
-@misconception("chi2_sigma_not_squared", ("chi_squared",),
-               "Each squared residual is divided by sigma_i^2, not by sigma_i.")
+@misconception("chi2_sigma_not_squared", ("chi_squared", "linear_regression", "least_squares"),
+               "Each squared residual is divided by sigma_i^2 (weight 1/sigma_i^2), not by sigma_i.")
 def _chi2_sigma_not_squared(op, inputs, value):
     if inputs.get("sigma") is None:
         raise Degenerate("no sigma")
@@ -419,21 +419,22 @@ def _quotient(inputs):
 
 @misconception("quotient_of_derivatives", ("derivative",),
                "The derivative of a quotient is not the quotient of the derivatives: "
-               "(u/v)' = (u'v - uv')/v^2.")
+               "$\\left(\\frac{u}{v}\\right)' = \\frac{u'v - uv'}{v^2}$.")
 def _quotient_of_derivatives(op, inputs, value):
     u, v, x = _quotient(inputs)
     return _at(sp.diff(u, x) / sp.diff(v, x), inputs)
 
 
 @misconception("quotient_rule_denominator_not_squared", ("derivative",),
-               "In the quotient rule the denominator is squared: (u/v)' = (u'v - uv')/v^2, not (u'v - uv')/v.")
+               "In the quotient rule the denominator is squared: "
+               "$\\left(\\frac{u}{v}\\right)' = \\frac{u'v - uv'}{v^2}$, not $\\frac{u'v - uv'}{v}$.")
 def _quotient_not_squared(op, inputs, value):
     u, v, x = _quotient(inputs)
     return _at((sp.diff(u, x) * v - u * sp.diff(v, x)) / v, inputs)
 
 
 @misconception("cos_derivative_sign", ("derivative",),
-               "The derivative of cos is -sin: d/dx cos(u) = -sin(u) u', not +sin(u) u'.")
+               "The derivative of $\\cos$ is $-\\sin$: $\\frac{d}{dx}\\cos u = -\\sin(u)\\, u'$, not $+\\sin(u)\\, u'$.")
 def _cos_sign(op, inputs, value):
     f, x = _single(inputs)
     if not f.has(sp.cos):
@@ -446,7 +447,7 @@ def _cos_sign(op, inputs, value):
 
 
 @misconception("first_derivative_for_second", ("derivative",),
-               "This is one derivative too few: the second derivative differentiates f'(x) once more.")
+               "This is one derivative too few: the second derivative differentiates $f'(x)$ once more.")
 def _one_order_less(op, inputs, value):
     n = int(inputs.get("order") or 1)
     if n < 2:
@@ -455,7 +456,7 @@ def _one_order_less(op, inputs, value):
 
 
 @misconception("derivative_squared", ("derivative",),
-               "f''(x) means differentiating twice, not squaring the first derivative.")
+               "$f''(x)$ means differentiating twice, not squaring the first derivative.")
 def _derivative_squared(op, inputs, value):
     if int(inputs.get("order") or 1) != 2:
         raise Degenerate("only for second derivatives")
@@ -463,16 +464,17 @@ def _derivative_squared(op, inputs, value):
 
 
 @misconception("tangent_for_secant", ("difference_quotient",),
-               "This is the exact derivative f'(a), the slope of the tangent; the difference quotient "
-               "is the slope of the secant through (a, f(a)) and (a + h, f(a + h)).")
+               "This is the exact derivative $f'(a)$, the slope of the tangent; the difference quotient "
+               "is the slope of the secant through $(a, f(a))$ and $(a + h, f(a + h))$.")
 def _tangent_for_secant(op, inputs, value):
     x = inputs["variable"]
     return sp.diff(inputs["expression"], x).subs(x, inputs["at"][x])
 
 
 @misconception("chain_rule_jacobian_transposed", ("chain_rule",),
-               "The inner Jacobian was used transposed: dF/dt_j = sum_i dF/du_i * du_i/dt_j, "
-               "where row i of J = du/dt holds the derivatives of u_i.")
+               "The inner Jacobian was used transposed: $\\frac{\\partial F}{\\partial t_j} = "
+               "\\sum_i \\frac{\\partial F}{\\partial u_i}\\frac{\\partial u_i}{\\partial t_j}$, where row $i$ of "
+               "$J$ holds the derivatives of $u_i$.")
 def _chain_transposed(op, inputs, value):
     outer, subs = list(inputs.get("variables") or []), dict(inputs["substitutions"])
     inner = list(subs)
@@ -486,7 +488,7 @@ def _chain_transposed(op, inputs, value):
 
 
 @misconception("squared_error_factor_missing", ("backprop",),
-               "The factor 2 was dropped: d/da (a - y)^2 = 2(a - y).")
+               "The factor 2 was dropped: $\\frac{d}{da}(a - y)^2 = 2(a - y)$.")
 def _factor_two(op, inputs, value):
     if str(inputs.get("cost") or "squared_error") != "squared_error":
         raise Degenerate("the cost has no factor 2")
@@ -495,7 +497,8 @@ def _factor_two(op, inputs, value):
 
 
 @misconception("weight_gradient_without_input", ("backprop",),
-               "dC/dw_jk = delta_j times a_k, the input the weight multiplies; that factor was left out.")
+               "$\\frac{\\partial C}{\\partial w_{jk}} = \\delta_j\\, a_k$, where $a_k$ is the input the weight "
+               "multiplies; that factor was left out.")
 def _without_input(op, inputs, value):
     if str(inputs["wrt"]["param"]) != "weights":
         raise Degenerate("only for weights")
@@ -506,7 +509,7 @@ def _without_input(op, inputs, value):
 
 
 @misconception("forward_without_activation", ("forward",),
-               "The activation function was not applied: a neuron outputs sigma(z), not z = w x + b.")
+               "The activation function was not applied: a neuron outputs $\\sigma(z)$, not $z = w x + b$.")
 def _no_activation(op, inputs, value):
     from . import engine
     layers = [dict(layer, activation="linear") for layer in inputs["layers"]]
@@ -522,8 +525,8 @@ def _last_term_missing(op, inputs, value):
 
 
 @misconception("explicit_dependence_missing", ("chain_rule",),
-               "f also depends on t directly: the total derivative includes the partial derivative "
-               "df/dt (t held fixed in f's own formula) besides the terms through the intermediate variables.")
+               "$f$ also depends on $t$ directly: besides the terms through the intermediate variables, the "
+               "total derivative includes the explicit partial derivative $\\frac{\\partial f}{\\partial t}$.")
 def _explicit_missing(op, inputs, value):
     subs = dict(inputs["substitutions"])
     outer = list(inputs.get("variables") or [inputs["variable"]])
@@ -535,3 +538,28 @@ def _explicit_missing(op, inputs, value):
               for t in outer]
     totals = [_at(v, inputs) for v in totals]
     return totals if inputs.get("variables") else totals[0]
+
+
+@misconception("forward_bias_omitted", ("forward",),
+               "The bias was left out: each neuron computes $z = \\mathbf{w} \\cdot \\mathbf{a} + b$ before the activation.")
+def _bias_omitted(op, inputs, value):
+    from . import engine
+    layers = [dict(layer, biases=[0 * sp.sympify(b) for b in layer["biases"]]) if isinstance(layer["biases"], list)
+              else dict(layer, biases=0) for layer in inputs["layers"]]
+    return engine.run(op, dict(inputs, layers=layers)).value
+
+
+@misconception("sigmoid_exponent_sign", ("forward",),
+               "The sigmoid is $\\sigma(z) = \\frac{1}{1 + e^{-z}}$; with $e^{+z}$ you get "
+               "$\\sigma(-z) = 1 - \\sigma(z)$.")
+def _sigmoid_sign(op, inputs, value):
+    from . import engine
+    if not any(str(layer.get("activation", "sigmoid")) == "sigmoid" for layer in inputs["layers"]):
+        raise Degenerate("no sigmoid layer")
+
+    def flip(layer):                  # sigma(-z): negate the layer's weights and biases
+        if str(layer.get("activation", "sigmoid")) != "sigmoid":
+            return layer
+        neg = lambda v: [neg(u) for u in v] if isinstance(v, list) else -sp.sympify(v)  # noqa: E731
+        return dict(layer, weights=neg(layer["weights"]), biases=neg(layer["biases"]))
+    return engine.run(op, dict(inputs, layers=[flip(layer) for layer in inputs["layers"]])).value
