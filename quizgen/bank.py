@@ -91,11 +91,11 @@ def _check_semantics(tpl: Template) -> None:
             _check_expr(tpl, ["parameters", name, "dataset", "model"], spec["dataset"]["model"],
                         known | {"x"}, families)
         known.add(name)
-    for i, text in enumerate(tpl.data.get("constraints") or []):
-        _check_expr(tpl, ["constraints", i], text, known, families)
     for name, text in (tpl.data.get("define") or {}).items():
         _check_expr(tpl, ["define", name], text, known, families)
         known.add(name)
+    for i, text in enumerate(tpl.data.get("constraints") or []):
+        _check_expr(tpl, ["constraints", i], text, known, families)
     for name, spec in tpl.answers.items():
         _check_answer(tpl, name, spec, known, families)
     mc = tpl.data.get("multiple_choice")

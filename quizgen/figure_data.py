@@ -85,39 +85,48 @@ def _fx(tpl, spec, scope, symbols):
     return _get(tpl, spec, "expression", scope, symbols), var
 
 
+def _names(spec, var):
+    """(curve label, axis label) from the figure's ``name`` (default f) and its variable."""
+    name = spec.get("name", "f")
+    return f"${name}({var})$", f"${var}$"
+
+
 def _tangent(tpl, spec, scope, symbols, answers):
     f, x = _fx(tpl, spec, scope, symbols)
     a = float(_get(tpl, spec, "at", scope, symbols))
     lo, hi = _range(tpl, spec, scope, a)
     fa, slope = float(f.subs(x, a)), float(sp.diff(f, x).subs(x, a))
-    curves = [_curve(f, x, lo, hi, "$f(x)$")]
+    flabel, xlabel = _names(spec, x)
+    curves = [_curve(f, x, lo, hi, flabel)]
     points = [{"x": a, "y": fa, "label": f"$({a:g}, {fa:.3g})$"}]
     if spec["kind"] == "secant":
         h = float(_get(tpl, spec, "h", scope, symbols))
         fb = float(f.subs(x, a + h))
         slope = (fb - fa) / h
-        points.append({"x": a + h, "y": fb, "label": f"$x = {a + h:g}$"})
+        points.append({"x": a + h, "y": fb, "label": f"${x} = {a + h:g}$"})
         label = "secant"
     else:
         label = "tangent"
     line = fa + slope * (sp.Symbol(str(x), real=True) - a)
     curves.append(_curve(line, x, lo, hi, label, "dashed"))
-    return {"kind": spec["kind"], "title": spec.get("title", f"$f$ and its {label} at $x = {a:g}$"),
-            "xlabel": "$x$", "ylabel": "$y$", "curves": curves, "points": points, "segments": []}
+    return {"kind": spec["kind"], "title": spec.get("title", f"{flabel} and its {label} at ${x} = {a:g}$"),
+            "xlabel": xlabel, "ylabel": "", "curves": curves, "points": points, "segments": []}
 
 
 def _function(tpl, spec, scope, symbols, answers):
     f, x = _fx(tpl, spec, scope, symbols)
     lo, hi = _range(tpl, spec, scope, 0.0)
-    return {"kind": "function", "title": spec.get("title", "$f(x)$"), "xlabel": "$x$", "ylabel": "$y$",
-            "curves": [_curve(f, x, lo, hi, "$f(x)$")], "points": [], "segments": []}
+    flabel, xlabel = _names(spec, x)
+    return {"kind": "function", "title": spec.get("title", flabel), "xlabel": xlabel, "ylabel": "",
+            "curves": [_curve(f, x, lo, hi, flabel)], "points": [], "segments": []}
 
 
 def _taylor(tpl, spec, scope, symbols, answers):
     f, x = _fx(tpl, spec, scope, symbols)
     a = float(_get(tpl, spec, "about", scope, symbols))
     lo, hi = _range(tpl, spec, scope, a)
-    curves = [_curve(f, x, lo, hi, "$f(x)$")]
+    flabel, xlabel = _names(spec, x)
+    curves = [_curve(f, x, lo, hi, flabel)]
     orders = [int(n) for n in spec.get("orders", [1, 2, 3])]
     fn = compile_text(to_text(f))
     with mp.workdps(20):
@@ -132,8 +141,8 @@ def _taylor(tpl, spec, scope, symbols, answers):
         curves.append({"x": [round(float(v), 6) for v in xs],
                        "y": [round(float(v), 6) if k else None for v, k in zip(poly, keep)],
                        "label": f"$T_{{{n}}}$", "style": styles[i % 4]})
-    return {"kind": "taylor", "title": spec.get("title", f"Taylor approximations about $x = {a:g}$"),
-            "xlabel": "$x$", "ylabel": "$y$", "curves": curves,
+    return {"kind": "taylor", "title": spec.get("title", f"Taylor approximations about ${x} = {a:g}$"),
+            "xlabel": xlabel, "ylabel": "", "curves": curves,
             "points": [{"x": a, "y": float(f.subs(x, a)), "label": ""}], "segments": []}
 
 
@@ -151,8 +160,9 @@ def _newton(tpl, spec, scope, symbols, answers):
         segments.append({"x": [a, a], "y": [0.0, fx(a)], "style": "dotted"})
         segments.append({"x": [a, b], "y": [fx(a), 0.0], "style": "dashed"})
     points = [{"x": v, "y": 0.0, "label": f"$x_{{{i}}}$"} for i, v in enumerate(xs)]
-    return {"kind": "newton", "title": spec.get("title", "Newton-Raphson iterations"), "xlabel": "$x$",
-            "ylabel": "$f(x)$", "curves": [_curve(f, x, lo, hi, "$f(x)$")], "points": points,
+    flabel, xlabel = _names(spec, x)
+    return {"kind": "newton", "title": spec.get("title", "Newton-Raphson iterations"), "xlabel": xlabel,
+            "ylabel": flabel, "curves": [_curve(f, x, lo, hi, flabel)], "points": points,
             "segments": segments}
 
 

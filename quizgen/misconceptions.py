@@ -43,33 +43,39 @@ def _at(expr, inputs):
 
 # ---- wrong differentiation rules ----------------------------------------------------
 
-def _wrong_diff(expr, x, *, chain=True, product=True):
-    """Differentiate with the chain rule's inner factor or the product rule done wrong."""
+def _wrong_diff(expr, x, *, chain=True, product=True, keep_exponent=False):
+    """Differentiate with one rule done wrong: no inner derivative, product rule as a
+    product of derivatives, or the power rule keeping the exponent."""
+    how = dict(chain=chain, product=product, keep_exponent=keep_exponent)
+
+    def d(e):
+        return _wrong_diff(e, x, **how)
+
     if not expr.has(x):
         return sp.Integer(0)
     if expr == x:
         return sp.Integer(1)
     if expr.is_Add:
-        return sp.Add(*[_wrong_diff(a, x, chain=chain, product=product) for a in expr.args])
+        return sp.Add(*[d(a) for a in expr.args])
     if expr.is_Mul:
         consts = sp.Mul(*[a for a in expr.args if not a.has(x)])
         factors = [a for a in expr.args if a.has(x)]
         if len(factors) == 1:
-            return consts * _wrong_diff(factors[0], x, chain=chain, product=product)
-        ds = [_wrong_diff(f, x, chain=chain, product=product) for f in factors]
+            return consts * d(factors[0])
+        ds = [d(f) for f in factors]
         if not product:
             return consts * sp.Mul(*ds)
-        return consts * sp.Add(*[sp.Mul(*(factors[:i] + [d] + factors[i + 1:])) for i, d in enumerate(ds)])
+        return consts * sp.Add(*[sp.Mul(*(factors[:i] + [di] + factors[i + 1:])) for i, di in enumerate(ds)])
     if expr.is_Pow:
         base, ex = expr.args
         if ex.has(x):
             return sp.diff(expr, x)
-        outer = ex * base ** (ex - 1)
-        return outer if not chain else outer * _wrong_diff(base, x, chain=chain, product=product)
+        outer = ex * base ** (ex if keep_exponent and ex.is_number and ex > 1 else ex - 1)
+        return outer * d(base) if chain else outer
     if isinstance(expr, sp.Function) and len(expr.args) == 1:
         u = sp.Dummy("u")
         outer = sp.diff(expr.func(u), u).subs(u, expr.args[0])
-        return outer if not chain else outer * _wrong_diff(expr.args[0], x, chain=chain, product=product)
+        return outer * d(expr.args[0]) if chain else outer
     return sp.diff(expr, x)
 
 
@@ -88,8 +94,8 @@ def _derivative_like(op, inputs, value, **how):
     if op == "chain_rule":
         # the inner derivatives dx/dt are dropped: df/dt = sum df/du_i
         f, subs = inputs["expression"], inputs["substitutions"]
-        total = sum((sp.diff(f, u) for u in subs), sp.Integer(0)).subs(subs)
-        return _at(total, inputs)
+        total = _at(sum((sp.diff(f, u) for u in subs), sp.Integer(0)).subs(subs), inputs)
+        return [total] * len(inputs["variables"]) if inputs.get("variables") else total
     raise Degenerate("not applicable")
 
 
@@ -210,11 +216,7 @@ def _sign(op, inputs, value):
 @misconception("power_rule_exponent_kept", ("derivative",),
                "The power rule lowers the exponent: $\\frac{d}{dx} x^n = n x^{n-1}$, not $n x^n$.")
 def _power_kept(op, inputs, value):
-    f, x = inputs["expression"], inputs["variable"]
-    wrong = f.replace(lambda e: e.is_Pow and e.base == x and e.exp.is_number,
-                      lambda e: e.exp * x ** e.exp * sp.Symbol("__p"))
-    wrong = sp.diff(wrong, sp.Symbol("__p")) if wrong.has(sp.Symbol("__p")) else sp.diff(f, x)
-    return _at(wrong + sp.diff(f.replace(lambda e: e.is_Pow and e.base == x, lambda e: 0), x), inputs)
+    return _derivative_like(op, inputs, value, keep_exponent=True)
 
 
 # ---- building the choices ----------------------------------------------------------
@@ -287,11 +289,12 @@ def _as_display(ans, wrong, display):
 
 
 def _parse(value):
-    """JSON value -> sympy, strings through the safe parser (never sympify)."""
+    """JSON value -> sympy, strings through the safe parser (never sympify), tidied like keys."""
+    from .engine import tidy
     if isinstance(value, list):
         return [_parse(v) for v in value]
     if isinstance(value, str):
-        return to_sympy(value, {}, AutoSymbols())
+        return tidy(to_sympy(value, {}, AutoSymbols()))
     return value
 
 

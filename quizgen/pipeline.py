@@ -153,6 +153,16 @@ def _steps_text(a: Answer) -> str:
     return "\n\n".join(f"$${line}$$" for line in a.result.steps)
 
 
+def _answer_order(tpl: Template) -> list[str]:
+    """Answer names, the multiple-choice one first (exporters grade choices against answers[0])."""
+    names = list(tpl.answers)
+    mc = tpl.data.get("multiple_choice")
+    if mc and mc.get("answer") in names:
+        names.remove(mc["answer"])
+        names.insert(0, mc["answer"])
+    return names
+
+
 def build_variant(tpl: Template, seed: int, attempt: int) -> dict | None:
     """One attempt at a variant; None when it must be resampled."""
     rng = rng_for(seed, attempt)
@@ -164,7 +174,7 @@ def build_variant(tpl: Template, seed: int, attempt: int) -> dict | None:
         return None
     if not constraints_hold(tpl, scope):
         return None
-    answers = [compute_answer(tpl, name, plain, scope, symbols) for name in tpl.answers]
+    answers = [compute_answer(tpl, name, plain, scope, symbols) for name in _answer_order(tpl)]
     provenances = [_verify(tpl, a, seed) for a in answers]
     from .misconceptions import make_choices
     from .figure_data import build_figure

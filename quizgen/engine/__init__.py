@@ -84,10 +84,10 @@ def at_point(expr: sp.Expr, at: dict | None) -> sp.Expr:
 
 def maybe_at(expr: sp.Expr, at: dict | None) -> sp.Expr:
     """The expression itself without ``at``; its real value at ``at`` otherwise."""
-    return at_point(expr, at) if at else _tidy(expr)
+    return at_point(expr, at) if at else tidy(expr)
 
 
-def _tidy(expr: sp.Expr) -> sp.Expr:
+def tidy(expr: sp.Expr) -> sp.Expr:
     """A cheap clean-up of a symbolic answer (full simplify is far too slow per variant)."""
     return sp.factor_terms(expr) if expr.count_ops() < 40 else expr
 
@@ -111,7 +111,7 @@ def tex(obj: Any) -> str:
     if isinstance(obj, sp.Float):
         return num(obj, 4)
     if isinstance(obj, sp.Rational) and _terminating(obj):
-        return num(obj, 6)
+        return num(obj, 8)
     return sp.latex(obj, mat_str="pmatrix", mat_delim="")
 
 
@@ -120,6 +120,8 @@ def approx(obj: Any) -> str:
     exact = tex(obj)
     if isinstance(obj, (list, tuple)) and _inexact(obj) or isinstance(obj, sp.Float):
         return exact
+    if all(isinstance(v, sp.Rational) and _terminating(v) for v in _flatten(obj)):
+        return exact                           # already exact short decimals
     try:
         if isinstance(obj, (list, tuple)):
             decimal = tex_value(_floats(obj), 4)
@@ -162,4 +164,4 @@ def _terminating(q: sp.Rational) -> bool:
     for p in (2, 5):
         while d % p == 0:
             d //= p
-    return d == 1 and q.q <= 10000
+    return d == 1 and q.q <= 10 ** 8

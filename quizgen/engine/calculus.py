@@ -17,8 +17,7 @@ def _d(var) -> str:
 def evaluate(inp):
     f, at = inp["expression"], inp["at"]
     value = real_number(f.subs(at))
-    return Result(value, [rf"f({point_tex(at)}) = {tex(f.subs(at, evaluate=False))} = {tex(value)}"
-                          if len(str(f)) < 60 else rf"f = {tex(value)}"])
+    return Result(value, [rf"f({point_tex(at)}) = {approx(value)}"])
 
 
 @operation("difference_quotient", kind="number", required=("expression", "variable", "at", "h"))
