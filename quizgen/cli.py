@@ -170,6 +170,20 @@ def generate(modules, topics, ids, all_, bank, count, seed, fmt, out, name, titl
 MARKER = ".quizgen-build"
 
 
+def _rescue_logs(exc: QuizgenError, stage: Path, target: Path) -> QuizgenError:
+    """Keep the TeX logs of a failed build beside the output (the staging folder goes away)."""
+    import shutil
+    logs = sorted(stage.glob("*.log"))
+    if not logs:
+        return exc
+    keep = target.parent / f"{target.name}-failed-logs"
+    keep.mkdir(parents=True, exist_ok=True)
+    for log in logs:
+        shutil.copy2(log, keep / log.name)
+    text = exc.format().replace(str(stage), str(keep))
+    return QuizgenError(text.split("\n  fix: ")[0], fix=exc.fix.replace(str(stage), str(keep)) if exc.fix else None)
+
+
 @main.command()
 @click.argument("spec", required=False, type=click.Path(dir_okay=False))
 @click.option("--roster", type=click.Path(dir_okay=False), help="CSV with columns id,name: one paper per student.")
@@ -216,7 +230,10 @@ def build(spec, roster, variants, fmt, out, pdf, jobs):
     if pdf is not None:
         quizset.options["pdf"] = pdf
     with staging_dir(target) as stage:
-        written = export.export(formats, quizset, stage)
+        try:
+            written = export.export(formats, quizset, stage)
+        except QuizgenError as exc:
+            raise _rescue_logs(exc, stage, target) from None
         written.append(atomic_write(stage / f"{quizset.name}-answers.csv", answers_csv(quizset)))
         atomic_write(stage / MARKER, "made by quizgen build\n")
     n_q = sum(len(p.questions) for p in quizset.papers)

@@ -138,8 +138,8 @@ def build_quizset(spec: QuizSpec, students: list[Student] | None = None, variant
             sec = spec.data["sections"][sec_index]
             if "marks" in sec:
                 q["marks"] = sec["marks"]
-            if sec.get("form", "numeric") == "numeric":
-                q["choices"] = None
+            if sec.get("form", "numeric") == "numeric" and all(a["kind"] != "expression" for a in q["answers"]):
+                q["choices"] = None     # symbolic answers keep their choices: that is how they are graded
             q["section"] = sec.get("title", "")
             qs.append(q)
         out.append(Paper(label, qs, student.id if student else None, student.name if student else None))

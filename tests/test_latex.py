@@ -82,6 +82,12 @@ def test_special_characters_compile_and_print(tmp_path):
     assert f"Type these: {SPECIALS} and" in text
 
 
+def test_unicode_in_prose_compiles(tmp_path):
+    export(quiz([with_prompt("Fit y = a √x + b x² with γ ≈ 0.1 – see ∇f.")]), tmp_path)
+    text = pdf_text(tmp_path / "w3-worksheet.pdf")
+    assert "Fit y = a" in text and "0.1" in text
+
+
 def test_sample_worksheet_and_key(tmp_path):
     questions = sample_questions()
     written = export(quiz(questions, papers=2), tmp_path)

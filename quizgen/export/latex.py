@@ -38,6 +38,13 @@ _ESCAPES = str.maketrans({
     "_": r"\_", "#": r"\#", "$": r"\$", "^": r"\textasciicircum{}",
     "~": r"\textasciitilde{}", "<": r"\textless{}", ">": r"\textgreater{}",
     "|": r"\textbar{}",
+    # Unicode that pdflatex's default set cannot print, as it appears in titles and prose
+    "²": r"\textsuperscript{2}", "³": r"\textsuperscript{3}", "√": r"$\surd$", "·": r"$\cdot$",
+    "−": "-", "×": r"$\times$", "≈": r"$\approx$", "≤": r"$\leq$", "≥": r"$\geq$", "→": r"$\to$",
+    "∇": r"$\nabla$", "∂": r"$\partial$", "α": r"$\alpha$", "β": r"$\beta$", "γ": r"$\gamma$",
+    "δ": r"$\delta$", "Δ": r"$\Delta$", "ε": r"$\varepsilon$", "θ": r"$\theta$", "λ": r"$\lambda$",
+    "μ": r"$\mu$", "π": r"$\pi$", "σ": r"$\sigma$", "χ": r"$\chi$", "∑": r"$\sum$",
+    "–": "--", "—": "---", "‘": "`", "’": "'", "“": "``", "”": "''", "…": r"\dots{}",
 })
 _MARKER = "quizgen-at"
 _TEX_MARKER = re.compile(rf"^% {_MARKER} (\w+)")
