@@ -143,3 +143,24 @@ def test_bad_specs(tmp_path, edit, roster_text, expect):
     assert result.exit_code == 2, result.output
     assert expect in result.output and "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_example_quiz_builds_in_every_format(tmp_path):
+    """The README's main job: `quizgen build` with no spec builds the shipped example quiz."""
+    from lxml import etree
+    from pypdf import PdfReader
+    out = tmp_path / "example"
+    result = CliRunner().invoke(main, ["build", "--out", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    names = {p.name for p in out.iterdir()}
+    stem = "example-quiz"
+    assert {f"{stem}.json", f"{stem}-worksheet.html", f"{stem}-key.html", f"{stem}-practice.html",
+            f"{stem}-worksheet.tex", f"{stem}-key.tex", f"{stem}-worksheet.pdf", f"{stem}-key.pdf",
+            f"{stem}-moodle.xml", f"{stem}-answers.csv"} <= names
+    questions = json.loads((out / f"{stem}.json").read_text())
+    assert {q["module"] for q in questions} == {"functions-and-derivatives", "multivariate-calculus",
+                                                "chain-rule-and-networks", "taylor-series", "optimisation",
+                                                "regression"}
+    assert len(PdfReader(out / f"{stem}-worksheet.pdf").pages) >= 2
+    root = etree.parse(str(out / f"{stem}-moodle.xml")).getroot()
+    assert root.tag == "quiz" and len(root.findall("question")) > len(questions) // 2
