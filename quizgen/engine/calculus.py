@@ -40,6 +40,11 @@ def derivative(inp):
     f, x, n, at = inp["expression"], inp["variable"], int(inp.get("order") or 1), inp.get("at")
     d = sp.diff(f, x, n)
     lhs = rf"\frac{{d^{{{n}}} f}}{{d {tex(x)}^{{{n}}}}}" if n > 1 else rf"\frac{{df}}{{d{tex(x)}}}"
+    return _scalar_result(lhs, d, at)
+
+
+def _scalar_result(lhs: str, d, at) -> Result:
+    """``lhs = d`` and, with a point, its value there."""
     steps = [rf"{lhs} = {tex(d)}"]
     value = maybe_at(d, at)
     if at:
@@ -53,12 +58,7 @@ def partial_derivative(inp):
     d = sp.diff(f, *seq)
     denom = " ".join(rf"\partial {tex(v)}" for v in reversed(seq))
     num = r"\partial" + (f"^{{{len(seq)}}}" if len(seq) > 1 else "")
-    lhs = rf"\frac{{{num} f}}{{{denom}}}"
-    steps = [rf"{lhs} = {tex(d)}"]
-    value = maybe_at(d, at)
-    if at:
-        steps.append(rf"{lhs}\Big|_{{{point_tex(at)}}} = {approx(value)}")
-    return Result(value, steps)
+    return _scalar_result(rf"\frac{{{num} f}}{{{denom}}}", d, at)
 
 
 @operation("gradient", kind="vector", required=("expression", "variables"), optional=("at",))
