@@ -311,13 +311,13 @@ def _taylor_rebuilt(inputs, term):
 
 
 @misconception("taylor_divided_by_n", ("taylor_coefficients",),
-               "The n-th coefficient is f^(n)(a)/n!, divided by n factorial, not by n.")
+               "The $n$-th coefficient is $\\frac{f^{(n)}(a)}{n!}$: divide by $n!$, not by $n$.")
 def _divided_by_n(op, inputs, value):
     return [c * sp.factorial(k) / max(k, 1) for k, c in enumerate(value)]
 
 
 @misconception("taylor_powers_of_x", ("taylor_evaluate", "taylor_polynomial"),
-               "A Taylor series about a is in powers of (x - a), not of x.")
+               "A Taylor series about $a$ is in powers of $(x - a)$, not of $x$.")
 def _powers_of_x(op, inputs, value):
     if all(a == 0 for a in (inputs["about"].values() if isinstance(inputs["about"], dict) else [inputs["about"]])):
         raise Degenerate("about 0 the powers of x are right")
@@ -325,8 +325,8 @@ def _powers_of_x(op, inputs, value):
 
 
 @misconception("taylor_cross_term_halved", ("taylor_evaluate", "taylor_polynomial"),
-               "In (1/2) dx^T H dx the mixed partial appears twice (H_xy and H_yx), so the cross term is "
-               "f_xy dx dy, without the factor 1/2.")
+               "In $\\tfrac12 \\Delta\\mathbf{x}^\\top H \\Delta\\mathbf{x}$ the mixed partial appears twice "
+               "($H_{xy}$ and $H_{yx}$), so the cross term is $f_{xy}\\,\\Delta x\\,\\Delta y$, without a factor $\\tfrac12$.")
 def _cross_term_halved(op, inputs, value):
     if len(inputs["variables"]) < 2:
         raise Degenerate("no cross terms in one variable")
@@ -348,7 +348,8 @@ def _newton_hessian(inputs, update):
 
 
 @misconception("newton_hessian_sign", ("newton_optimise",),
-               "Newton's step is x - H^-1 grad f; adding H^-1 grad f moves away from the stationary point.")
+               "Newton's step is $\\mathbf{x} - H^{-1}\\nabla f$; adding $H^{-1}\\nabla f$ moves away from the "
+               "stationary point.")
 def _newton_hessian_sign(op, inputs, value):
     def update(p, g, H):
         if abs(H.det()) < 1e-9:
@@ -358,7 +359,7 @@ def _newton_hessian_sign(op, inputs, value):
 
 
 @misconception("newton_hessian_not_inverted", ("newton_optimise",),
-               "Newton's step multiplies the gradient by the inverse Hessian H^-1, not by H.")
+               "Newton's step multiplies the gradient by the inverse Hessian $H^{-1}$, not by $H$.")
 def _newton_hessian_not_inverted(op, inputs, value):
     return _newton_hessian(inputs, lambda p, g, H: p - H * g)
 
@@ -378,14 +379,15 @@ def _gradient_not_reevaluated(op, inputs, value):
 
 
 @misconception("chi2_gradient_without_factor_two", ("fit_gradient_descent",),
-               "d/dp (y_i - y(x_i; p))^2 = -2 (y_i - y(x_i; p)) dy/dp: the factor 2 was dropped.")
+               "$\\frac{\\partial}{\\partial p} (y_i - y(x_i))^2 = -2\\,(y_i - y(x_i))\\,\\frac{\\partial y(x_i)}{\\partial p}$: "
+               "the factor 2 was dropped.")
 def _chi2_gradient_half(op, inputs, value):
     from . import engine
     return engine.run(op, dict(inputs, learning_rate=inputs["learning_rate"] / 2)).value
 
 
 @misconception("chi2_sigma_not_squared", ("chi_squared", "linear_regression", "least_squares"),
-               "Each squared residual is divided by sigma_i^2 (weight 1/sigma_i^2), not by sigma_i.")
+               "Each squared residual is divided by $\\sigma_i^2$ (weight $1/\\sigma_i^2$), not by $\\sigma_i$.")
 def _chi2_sigma_not_squared(op, inputs, value):
     if inputs.get("sigma") is None:
         raise Degenerate("no sigma")
@@ -394,8 +396,8 @@ def _chi2_sigma_not_squared(op, inputs, value):
 
 
 @misconception("intercept_sign_error", ("linear_regression",),
-               "The best-fit line passes through the (weighted) mean point: c = mean(y) - m mean(x), "
-               "not mean(y) + m mean(x).")
+               "The best-fit line passes through the (weighted) mean point: $c = \\bar y - m \\bar x$, "
+               "not $\\bar y + m \\bar x$.")
 def _intercept_sign(op, inputs, value):
     sigma = inputs.get("sigma") or [1] * len(inputs["x"])
     w = [1 / sp.nsimplify(s) ** 2 for s in sigma]
@@ -520,7 +522,7 @@ def _no_activation(op, inputs, value):
 
 
 @misconception("taylor_last_term_missing", ("taylor_evaluate", "taylor_polynomial"),
-               "T_n keeps every term up to and including the (x - a)^n term: one term too few was kept.")
+               "$T_n$ keeps every term up to and including the $(x - a)^n$ term: one term too few was kept.")
 def _last_term_missing(op, inputs, value):
     if int(inputs["order"]) < 1:
         raise Degenerate("order 0")
