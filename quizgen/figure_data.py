@@ -213,7 +213,9 @@ def _data_fit(tpl, spec, scope, symbols, answers):
     x = sp.Symbol("x", real=True)
     if model:
         params = {sp.Symbol(k, real=True): v for k, v in fit.value.items()}
-        curve_expr = to_sympy(model, {}, {**{str(k): k for k in params}, "x": x}).subs(params)
+        names = {str(k) for k in params} | {"x"}
+        local = {k: v for k, v in scope.items() if k not in names}
+        curve_expr = to_sympy(model, local, {**{str(k): k for k in params}, "x": x}).subs(params)
     else:
         curve_expr = fit.value["slope"] * x + fit.value["intercept"]
     xs = [float(v) for v in data["x"]]

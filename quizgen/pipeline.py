@@ -96,7 +96,7 @@ def compute_answer(tpl: Template, name: str, plain: dict, scope: dict, symbols: 
     except (ZeroDivisionError, TypeError) as exc:
         raise Degenerate(f"{name}: {exc}") from None
     try:
-        result = engine.run(spec["op"], inputs)
+        result = engine.run(spec["op"], inputs, int(spec.get("round", 3)))
     except (ValueError, KeyError) as exc:
         raise tpl.error(["answers", name], f"{spec['op']}: {exc}") from None
     except (ZeroDivisionError, TypeError, ArithmeticError) as exc:
@@ -135,6 +135,8 @@ def _verify(tpl: Template, a: Answer, seed: int) -> dict:
 
 def display(a: Answer) -> str:
     """TeX of an answer's value, rounded for display."""
+    if a.kind == "expression" and a.result.display:
+        return a.result.display
     if a.kind == "expression":
         return tex(a.result.value) if not isinstance(a.result.value, list) else \
             tex(sp.Matrix(a.result.value))

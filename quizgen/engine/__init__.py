@@ -9,6 +9,7 @@ decorate it with ``@operation("name", kind=...)``.
 from __future__ import annotations
 
 import importlib
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -22,6 +23,7 @@ from ..numfmt import num, tex_value
 class Result:
     value: Any                       # sympy numbers / expressions, in lists or dicts
     steps: list[str] = field(default_factory=list)   # TeX lines (maths, no $)
+    display: str | None = None       # TeX of a symbolic value in the form students expect, if not sympy's
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Operation:
 
 
 OPERATIONS: dict[str, Operation] = {}
+STEP_DIGITS: ContextVar[int] = ContextVar("step_digits", default=4)   # decimals shown in worked steps
 _MODULES = ("calculus", "chain", "networks", "series", "optimise", "regression")
 
 
@@ -53,9 +56,13 @@ def load_all() -> dict[str, Operation]:
     return OPERATIONS
 
 
-def run(op: str, inputs: dict) -> Result:
-    """Run operation ``op`` on resolved ``inputs``."""
-    return load_all()[op].fn(inputs)
+def run(op: str, inputs: dict, digits: int = 4) -> Result:
+    """Run operation ``op`` on resolved ``inputs``; steps show ``digits`` decimals."""
+    token = STEP_DIGITS.set(max(4, digits))
+    try:
+        return load_all()[op].fn(inputs)
+    finally:
+        STEP_DIGITS.reset(token)
 
 
 # ---- helpers shared by operations -------------------------------------------------
@@ -104,12 +111,12 @@ def tex(obj: Any) -> str:
     """TeX of a sympy object; matrices as ``pmatrix``; inexact numbers to 4 decimals."""
     if isinstance(obj, (list, tuple)):
         if _inexact(obj):
-            return tex_value(_floats(obj), 4)
+            return tex_value(_floats(obj), STEP_DIGITS.get())
         obj = sp.Matrix(obj)
     if isinstance(obj, sp.MatrixBase) and _inexact(obj.tolist()):
-        return tex_value(_floats(obj.tolist()), 4)
+        return tex_value(_floats(obj.tolist()), STEP_DIGITS.get())
     if isinstance(obj, sp.Float):
-        return num(obj, 4)
+        return num(obj, STEP_DIGITS.get())
     if isinstance(obj, sp.Rational) and _terminating(obj):
         return num(obj, 8)
     return sp.latex(obj, mat_str="pmatrix", mat_delim="")
@@ -122,14 +129,17 @@ def approx(obj: Any) -> str:
         return exact
     if all(isinstance(v, sp.Rational) and _terminating(v) for v in _flatten(obj)):
         return exact                           # already exact short decimals
+    digits = STEP_DIGITS.get()
     try:
         if isinstance(obj, (list, tuple)):
-            decimal = tex_value(_floats(obj), 4)
+            decimal = tex_value(_floats(obj), digits)
         else:
-            decimal = num(to_float(obj), 4)
+            decimal = num(to_float(obj), digits)
     except (TypeError, ValueError):
         return exact
-    return exact if exact == decimal else f"{exact} \\approx {decimal}"
+    if exact == decimal:
+        return exact
+    return decimal if len(exact) > 80 else f"{exact} \\approx {decimal}"   # unreadable exact forms
 
 
 def _inexact(obj) -> bool:

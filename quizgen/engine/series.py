@@ -51,12 +51,24 @@ def taylor_terms(f, xs, about, order):
     return terms
 
 
+def _factors(xs, m, about) -> str:
+    """TeX of prod (x_i - a_i)^k_i with the brackets a student would write."""
+    parts = []
+    for v, k in zip(xs, m):
+        if not k:
+            continue
+        base = tex(v) if about[v] == 0 else rf"\left({tex(v - about[v])}\right)"
+        parts.append(base + (f"^{{{k}}}" if k > 1 else ""))
+    return " ".join(parts)
+
+
 def _polynomial(inp):
     f, xs, n = inp["expression"], list(inp["variables"]), int(inp["order"])
     about = inp["about"]
     if not isinstance(about, dict):
         about = {xs[0]: about}
     terms = taylor_terms(f, xs, about, n)
+    # kept in powers of (x - a), as a student writes it (sympy would expand 5*(x - 1))
     poly = sp.Add(*[c * mono for _, c, mono in terms])
     lin = "f(\\mathbf{a}) + \\nabla f(\\mathbf{a})^\\top(\\mathbf{x}-\\mathbf{a})"
     quad = " + \\tfrac12 (\\mathbf{x}-\\mathbf{a})^\\top H(\\mathbf{a}) (\\mathbf{x}-\\mathbf{a})"
@@ -65,20 +77,39 @@ def _polynomial(inp):
         steps.append(rf"f(\mathbf{{x}}) \approx {lin}{quad if n == 2 else ''}")
     for m, c, mono in terms:
         if c != 0:
-            steps.append(rf"{tex(c)} \cdot {tex(mono)}" if m != (0,) * len(xs) else rf"f(\mathbf{{a}}) = {approx(c)}")
-    steps.append(rf"T_{{{n}}} = {tex(poly)}")
-    return poly, steps
+            steps.append(rf"{tex(c)} \cdot {_factors(xs, m, about)}" if any(m) else rf"f(\mathbf{{a}}) = {approx(c)}")
+    display = _powers_tex(terms, xs, about)
+    steps.append(rf"T_{{{n}}} = {display}")
+    return poly, steps, display
+
+
+def _powers_tex(terms, xs, about) -> str:
+    """The polynomial in powers of (x - a), as a student writes it (sympy would multiply out)."""
+    parts = []
+    for m, c, _ in terms:
+        if c == 0:
+            continue
+        if not any(m):
+            parts.append(tex(c))
+            continue
+        sign, mag = ("-", -c) if c.could_extract_minus_sign() else ("", c)
+        coef = "" if mag == 1 else tex(mag)
+        if mag.is_Add:
+            coef = rf"\left({coef}\right)"
+        parts.append(f"{sign}{coef} {_factors(xs, m, about)}".strip())
+    text = " + ".join(parts) or "0"
+    return text.replace("+ -", "- ")
 
 
 @operation("taylor_polynomial", kind="expression", required=("expression", "variables", "about", "order"))
 def taylor_polynomial(inp):
-    poly, steps = _polynomial(inp)
-    return Result(poly, steps)
+    poly, steps, display = _polynomial(inp)
+    return Result(poly, steps, display)
 
 
 @operation("taylor_evaluate", kind="number", required=("expression", "variables", "about", "order", "at"))
 def taylor_evaluate(inp):
-    poly, steps = _polynomial(inp)
+    poly, steps, _ = _polynomial(inp)
     at = inp["at"]
     value = real_number(poly.subs(at))
     steps.append(rf"T_{{{int(inp['order'])}}}({', '.join(tex(v) for v in at.values())}) = {approx(value)}")
