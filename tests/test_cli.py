@@ -170,3 +170,15 @@ def test_validate_reports_distinct_variants():
     result = run("validate", str(ROOT / "question_bank" / "regression" / "linear-fit.yaml"), "--samples", "5")
     assert result.exit_code == 0
     assert "5 samples verified, 5 distinct variants" in result.output
+
+
+def test_readme_worked_example_is_true(tmp_path):
+    """The README's worked example shows what the command really prints."""
+    import re
+    readme = (ROOT / "README.md").read_text()
+    shown = json.loads(re.search(r"```json\n(\{.*?\})\n```", readme, re.S).group(1))
+    run("generate", "--template", "jacobian-at-point", "--count", "3", "--seed", "7", "--out", str(tmp_path))
+    first = json.loads((tmp_path / "quizgen.json").read_text())[0]["answers"][0]
+    for key in ("name", "kind", "value", "display", "tolerance", "provenance"):
+        assert first[key] == shown[key], key
+    assert first["steps"][0] == shown["steps"][0]
