@@ -160,7 +160,7 @@ def generate(modules, topics, ids, all_, bank, count, seed, fmt, out, name, titl
                       options={"pdf": pdf, "moodle_form": moodle_form})
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    written = export.export(formats, quizset, out)
+    written = export.export(formats, quizset, out, jobs)
     for path in written:
         click.echo(str(path))
     click.echo(f"{len(questions)} questions from {len(templates)} templates, {len(written)} files in {out}",
@@ -231,7 +231,7 @@ def build(spec, roster, variants, fmt, out, pdf, jobs):
         quizset.options["pdf"] = pdf
     with staging_dir(target) as stage:
         try:
-            written = export.export(formats, quizset, stage)
+            written = export.export(formats, quizset, stage, jobs)
         except QuizgenError as exc:
             raise _rescue_logs(exc, stage, target) from None
         written.append(atomic_write(stage / f"{quizset.name}-answers.csv", answers_csv(quizset)))

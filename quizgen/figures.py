@@ -6,7 +6,10 @@ fixed SVG hash salt and no dates or software versions in the file metadata.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
+from concurrent.futures import ProcessPoolExecutor
 
 import matplotlib
 from matplotlib.figure import Figure
@@ -39,8 +42,38 @@ _METADATA = {
 _MATHTEXT = MathTextParser("path")
 
 
+_DRAWN: dict[tuple[str, str], bytes] = {}     # figures drawn ahead by ``prerender``, used once
+
+
+def _key(spec: dict, fmt: str) -> tuple[str, str]:
+    return fmt, hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+
+
+def prerender(specs: list[dict], formats: list[str], jobs: int) -> None:
+    """Draw figures ahead in ``jobs`` processes; ``draw`` then hands each one out once."""
+    todo = {}
+    for spec in specs:
+        for fmt in formats:
+            todo.setdefault(_key(spec, fmt), (spec, fmt))
+    if jobs <= 1 or len(todo) < 2:
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        keys = list(todo)
+        for key, data in zip(keys, pool.map(_draw_item, [todo[k] for k in keys], chunksize=8)):
+            _DRAWN[key] = data
+
+
+def _draw_item(item: tuple[dict, str]) -> bytes:
+    return _render(*item)
+
+
 def draw(spec: dict, fmt: str) -> bytes:
     """Draw the figure ``spec`` and return the file's bytes in ``fmt`` (svg, pdf or png)."""
+    ready = _DRAWN.pop(_key(spec, fmt), None)
+    return ready if ready is not None else _render(spec, fmt)
+
+
+def _render(spec: dict, fmt: str) -> bytes:
     if fmt not in _METADATA:
         raise ValueError(f"unknown figure format {fmt!r}; use one of {', '.join(FORMATS)}")
     buf = io.BytesIO()

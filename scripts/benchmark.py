@@ -44,7 +44,7 @@ def main() -> None:
     quizset = build_quizset(spec, students, jobs=args.jobs)
     t1 = time.perf_counter()
     with tempfile.TemporaryDirectory() as out:
-        export.export(args.formats.split(","), quizset, Path(out))
+        export.export(args.formats.split(","), quizset, Path(out), args.jobs)
         (Path(out) / "answers.csv").write_text(answers_csv(quizset))
         size = sum(p.stat().st_size for p in Path(out).rglob("*") if p.is_file())
     t2 = time.perf_counter()

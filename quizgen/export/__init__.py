@@ -79,8 +79,15 @@ def get(name: str) -> Exporter:
     return EXPORTERS[name]
 
 
-def export(formats: list[str], quizset: QuizSet, out_dir: Path) -> list[Path]:
+# the figure format each exporter embeds (drawn ahead in parallel when jobs > 1)
+FIGURE_FORMATS = {"html": "svg", "latex": "pdf", "moodle": "png"}
+
+
+def export(formats: list[str], quizset: QuizSet, out_dir: Path, jobs: int = 1) -> list[Path]:
     """Run each exporter in turn into ``out_dir``; returns every path written."""
+    from .. import figures
+    specs = [q["figure"] for q in quizset.questions if q.get("figure")]
+    figures.prerender(specs, sorted({FIGURE_FORMATS[f] for f in formats if f in FIGURE_FORMATS}), jobs)
     written: list[Path] = []
     for fmt in formats:
         written += get(fmt)(quizset, Path(out_dir))
