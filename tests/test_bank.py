@@ -125,3 +125,9 @@ def _data_of(t, a):
 def test_syllabus_item_is_covered(item):
     covering = [t.id for t in BANK if SYLLABUS[item](t)]
     assert covering, f"no template covers {item!r}"
+
+
+def test_every_engine_operation_has_a_template():
+    from quizgen.engine import load_all
+    used = {a["op"] for t in BANK for a in t.answers.values()}
+    assert set(load_all()) - used == set()
