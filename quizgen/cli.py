@@ -143,7 +143,7 @@ def generate(modules, topics, ids, all_, bank, count, seed, fmt, out, name, titl
     from . import export
     from .bank import load_bank, select
     from .export import Paper, QuizSet
-    from .fsutil import staging_dir
+    from .fsutil import all_or_nothing
     from .pipeline import generate_questions
     if not (all_ or modules or topics or ids):
         raise QuizgenError("no templates selected", where="quizgen generate",
@@ -159,8 +159,12 @@ def generate(modules, topics, ids, all_, bank, count, seed, fmt, out, name, titl
     quizset = QuizSet(title=title, papers=[Paper("", questions)], name=name, seed=seed,
                       options={"pdf": pdf, "moodle_form": moodle_form})
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    written = export.export(formats, quizset, out, jobs)
+    with all_or_nothing(out) as stage:          # every file of the set, or none of them
+        try:
+            made = export.export(formats, quizset, stage, jobs)
+        except QuizgenError as exc:
+            raise _rescue_logs(exc, stage, out) from None
+        written = [out / Path(p).relative_to(stage) for p in made]
     for path in written:
         click.echo(str(path))
     click.echo(f"{len(questions)} questions from {len(templates)} templates, {len(written)} files in {out}",

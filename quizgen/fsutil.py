@@ -58,3 +58,20 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+@contextmanager
+def all_or_nothing(out_dir: Path | str):
+    """Yield a temporary folder inside ``out_dir``; on success move every file in it into
+    ``out_dir`` (other files there are left alone), on failure remove it."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".quizgen.staging.", dir=out_dir))
+    try:
+        yield stage
+        for src in sorted(p for p in stage.rglob("*") if p.is_file()):
+            dest = out_dir / src.relative_to(stage)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dest)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)

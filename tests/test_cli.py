@@ -182,3 +182,20 @@ def test_readme_worked_example_is_true(tmp_path):
     for key in ("name", "kind", "value", "display", "tolerance", "provenance"):
         assert first[key] == shown[key], key
     assert first["steps"][0] == shown["steps"][0]
+
+
+def test_generate_writes_all_formats_or_nothing(tmp_path, monkeypatch):
+    from quizgen import export
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+
+    def broken(quizset, out_dir):
+        raise export.QuizgenError("planted failure in the second format")
+    monkeypatch.setitem(export.EXPORTERS, "html", broken)
+    result = CliRunner().invoke(main, ["generate", "--template", "weighted-line-fit", "--format", "json,html",
+                                       "--out", str(out)])
+    assert result.exit_code == 2 and "planted failure" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]       # no quizgen.json, no staging left
+    result = CliRunner().invoke(main, ["generate", "--template", "weighted-line-fit", "--out", str(out)])
+    assert result.exit_code == 0 and (out / "quizgen.json").exists() and (out / "notes.txt").read_text() == "mine"
