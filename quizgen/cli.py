@@ -184,8 +184,9 @@ def _rescue_logs(exc: QuizgenError, stage: Path, target: Path) -> QuizgenError:
     keep.mkdir(parents=True, exist_ok=True)
     for log in logs:
         shutil.copy2(log, keep / log.name)
-    text = exc.format().replace(str(stage), str(keep))
-    return QuizgenError(text.split("\n  fix: ")[0], fix=exc.fix.replace(str(stage), str(keep)) if exc.fix else None)
+    def moved(text):
+        return text.replace(str(stage), str(keep)) if text else text
+    return QuizgenError(moved(exc.message), file=moved(exc.file), where=exc.where, fix=moved(exc.fix))
 
 
 @main.command()

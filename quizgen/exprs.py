@@ -14,7 +14,6 @@ from typing import Any, Callable, Mapping
 
 import sympy as sp
 
-from .errors import QuizgenError
 
 # name in template syntax -> sympy callable
 FUNCTIONS: dict[str, Callable] = {

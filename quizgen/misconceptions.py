@@ -181,12 +181,9 @@ def _newton(inputs, step):
                "The derivative of the sigmoid is $\\sigma\'(z) = \\sigma(z)(1 - \\sigma(z))$, not $\\sigma(z)$ itself.")
 def _sigma_prime(op, inputs, value):
     from .engine import networks
-    saved = networks.ACTIVATIONS["sigmoid"]
-    networks.ACTIVATIONS["sigmoid"] = (saved[0], lambda z, a: a, saved[2])
-    try:
-        return networks.backprop(inputs).value
-    finally:
-        networks.ACTIVATIONS["sigmoid"] = saved
+    sigmoid = networks.ACTIVATIONS["sigmoid"]
+    wrong = {**networks.ACTIVATIONS, "sigmoid": (sigmoid[0], lambda z, a: a, sigmoid[2])}
+    return networks.backprop_with(inputs, wrong).value
 
 
 @misconception("chi2_without_sigma", ("chi_squared", "linear_regression", "least_squares"),

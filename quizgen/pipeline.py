@@ -9,14 +9,13 @@ import math
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import sympy as sp
 
 from . import engine
 from .bank import Template, load_bank, load_template
-from .errors import Degenerate, QuizgenError, VerificationError
+from .errors import Degenerate, VerificationError
 from .exprs import ExprError, symbols_for
 from .inputs import contract, json_value, resolve
 from .numfmt import tex_value
@@ -77,10 +76,9 @@ def _raw_inputs(tpl: Template, spec: dict, plain: dict) -> dict:
 
 
 def _symbols_for_answer(tpl: Template, spec: dict, symbols: dict) -> dict:
-    extra = spec.get("parameters") if isinstance(spec.get("parameters"), list) else \
-        list(spec.get("parameters") or spec.get("start") or []) if spec["op"] in (
-            "chi_squared", "fit_gradient_descent", "least_squares") else []
-    names = [str(n) for n in extra] + (["x"] if "model" in spec else [])
+    names = []
+    if "model" in spec:                       # the model's x and its fit-parameter names are symbols
+        names = ["x"] + [str(n) for n in (spec.get("parameters") or spec.get("start") or [])]
     return {**symbols, **symbols_for([n for n in names if n not in symbols])}
 
 
@@ -113,8 +111,6 @@ def compute_answer(tpl: Template, name: str, plain: dict, scope: dict, symbols: 
 def _check_acceptable(a: Answer) -> None:
     numbers = [v for v in _flat(a.value) if isinstance(v, float)]
     if a.spec.get("nonzero") and numbers and all(abs(v) < 10 ** -(a.digits + 1) for v in numbers):
-        raise Degenerate(f"{a.name} is zero")
-    if a.spec.get("nonzero") and a.kind == "number" and numbers and abs(numbers[0]) < 10 ** -(a.digits + 1):
         raise Degenerate(f"{a.name} is zero")
     if "bounds" in a.spec:
         lo, hi = a.spec["bounds"]

@@ -9,7 +9,6 @@ import jinja2
 import sympy as sp
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from .errors import QuizgenError
 from .numfmt import num, tex_value
 
 

@@ -9,7 +9,6 @@ import pytest
 from quizgen.bank import MODULES, load_bank
 from quizgen.misconceptions import MISCONCEPTIONS
 from quizgen.pipeline import generate_tasks
-from quizgen.verify import close
 
 SAMPLES = int(os.environ.get("QUIZGEN_BANK_SAMPLES", "200"))
 BANK = load_bank()

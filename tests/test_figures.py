@@ -6,14 +6,12 @@ import functools
 import hashlib
 import io
 import json
-import os
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import matplotlib
 import pytest
+from fresh_process import digests_in_fresh_process
 from matplotlib.figure import Figure
 from PIL import Image
 
@@ -95,12 +93,7 @@ def test_same_spec_same_bytes(name, fmt):
 
 @pytest.mark.parametrize("hashseed", ["0", "4242"])
 def test_same_bytes_in_another_process(hashseed):
-    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); import test_figures as t; "
-            "print(json.dumps(t._digests()))")
-    env = {**os.environ, "PYTHONHASHSEED": hashseed}
-    out = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent)], env=env,
-                         capture_output=True, text=True, check=True).stdout
-    assert json.loads(out) == _digests()
+    assert digests_in_fresh_process("test_figures", "_digests", hashseed) == _digests()
 
 
 @pytest.mark.parametrize("fmt", figures.FORMATS)

@@ -5,15 +5,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import lxml.html
 import pypdf
 import pytest
+from fresh_process import digests_in_fresh_process
 from PIL import Image
 
 from chromium import Chromium, ChromiumError
@@ -125,12 +123,7 @@ def test_same_input_same_bytes(tmp_path, pages):
 
 @pytest.mark.parametrize("hashseed", ["0", "777"])
 def test_same_bytes_in_another_process(hashseed):
-    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); import test_html as t; "
-            "print(json.dumps(t._page_digests()))")
-    env = {**os.environ, "PYTHONHASHSEED": hashseed}
-    out = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent)], env=env,
-                         capture_output=True, text=True, check=True).stdout
-    assert json.loads(out) == _page_digests()
+    assert digests_in_fresh_process("test_html", "_page_digests", hashseed) == _page_digests()
 
 
 @pytest.mark.parametrize("kind", sorted(PAGES))

@@ -1,7 +1,6 @@
 """A non-editable `pip install .` must ship the bank, the Jinja templates and the example quiz."""
 
 import subprocess
-import sys
 import venv
 from pathlib import Path
 

@@ -68,6 +68,11 @@ def forward(inp):
 
 @operation("backprop", kind="matrix", required=("layers", "input", "target", "wrt"), optional=("cost",))
 def backprop(inp):
+    return backprop_with(inp, ACTIVATIONS)
+
+
+def backprop_with(inp, activations: dict):
+    """Backpropagation with a given activation table (misconceptions pass a wrong derivative)."""
     layers = _layers(inp)
     x, y = np.atleast_1d(_array(inp["input"])), np.atleast_1d(_array(inp["target"]))
     cost = str(inp.get("cost") or "squared_error")
@@ -81,14 +86,14 @@ def backprop(inp):
     trace = _forward(layers, x)
     acts = [x] + [a for _, a in trace]
     a_L = acts[-1]
-    delta = scale * (a_L - y) * ACTIVATIONS[layers[-1][2]][1](trace[-1][0], a_L)
+    delta = scale * (a_L - y) * activations[layers[-1][2]][1](trace[-1][0], a_L)
     steps = [rf"\mathbf{{a}}^{{(L)}} = {_vec(a_L)}",
              rf"\boldsymbol{{\delta}}^{{({len(layers)})}} = \frac{{\partial C}}{{\partial \mathbf{{a}}^{{(L)}}}} \odot "
              rf"{ACTIVATIONS[layers[-1][2]][2]}'(\mathbf{{z}}^{{(L)}}) = {_vec(delta)}"]
     for k in range(len(layers), layer, -1):
         W_k = layers[k - 1][0]
         z_prev, a_prev = trace[k - 2]
-        delta = (W_k.T @ delta) * ACTIVATIONS[layers[k - 2][2]][1](z_prev, a_prev)
+        delta = (W_k.T @ delta) * activations[layers[k - 2][2]][1](z_prev, a_prev)
         steps.append(rf"\boldsymbol{{\delta}}^{{({k - 1})}} = (W^{{({k})}})^\top \boldsymbol{{\delta}}^{{({k})}} \odot "
                      rf"{ACTIVATIONS[layers[k - 2][2]][2]}'(\mathbf{{z}}^{{({k - 1})}}) = {_vec(delta)}")
     if param == "biases":

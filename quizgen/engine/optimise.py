@@ -82,7 +82,7 @@ def lagrange_critical_points(inp):
     f, g, xs = inp["expression"], inp["constraint"], list(inp["variables"])
     lam = sp.Symbol("lambda", real=True)
     eqs = [sp.diff(f, v) - lam * sp.diff(g, v) for v in xs] + [g]
-    steps = [rf"\nabla f = \lambda \nabla g:\quad " + r",\ ".join(rf"{tex(sp.diff(f, v))} = \lambda ({tex(sp.diff(g, v))})" for v in xs),
+    steps = [r"\nabla f = \lambda \nabla g:\quad " + r",\ ".join(rf"{tex(sp.diff(f, v))} = \lambda ({tex(sp.diff(g, v))})" for v in xs),
              rf"{tex(g)} = 0"]
     try:
         sols = sp.solve(eqs, xs + [lam], dict=True)
