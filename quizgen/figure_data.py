@@ -12,6 +12,7 @@ import mpmath as mp
 import numpy as np
 import sympy as sp
 
+from .engine.derivatives import diff, hessian
 from .errors import Degenerate
 from .exprs import ExprError, to_sympy
 from .verify.numeric import compile_text
@@ -95,7 +96,7 @@ def _tangent(tpl, spec, scope, symbols, answers):
     f, x = _fx(tpl, spec, scope, symbols)
     a = float(_get(tpl, spec, "at", scope, symbols))
     lo, hi = _range(tpl, spec, scope, a)
-    fa, slope = float(f.subs(x, a)), float(sp.diff(f, x).subs(x, a))
+    fa, slope = float(f.subs(x, a)), float(diff(f, x).subs(x, a))
     flabel, xlabel = _names(spec, x)
     curves = [_curve(f, x, lo, hi, flabel)]
     points = [{"x": a, "y": fa, "label": f"$({a:g}, {fa:.3g})$"}]
@@ -150,7 +151,7 @@ def _newton(tpl, spec, scope, symbols, answers):
     f, x = _fx(tpl, spec, scope, symbols)
     x0 = float(_get(tpl, spec, "start", scope, symbols))
     steps = int(spec.get("steps", 3))
-    fx, dfx = _f(f, x), _f(sp.diff(f, x), x)
+    fx, dfx = _f(f, x), _f(diff(f, x), x)
     xs = [x0]
     for _ in range(steps):
         xs.append(xs[-1] - fx(xs[-1]) / dfx(xs[-1]))
@@ -186,8 +187,8 @@ def _contour_path(tpl, spec, scope, symbols, answers):
 def _path(tpl, spec, scope, symbols, f, xv, yv):
     start = [float(_get_value(tpl, v, scope, symbols)) for v in spec["start"]]
     rate = float(_get(tpl, spec, "learning_rate", scope, symbols)) if "learning_rate" in spec else None
-    grad = [sp.diff(f, xv), sp.diff(f, yv)]
-    hess = sp.hessian(f, [xv, yv])
+    grad = [diff(f, xv), diff(f, yv)]
+    hess = hessian(f, [xv, yv])
     p = np.array(start)
     out = [p.copy()]
     for _ in range(int(spec.get("steps", 3))):

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import sympy as sp
 
+from .engine.derivatives import diff, hessian
 from .errors import Degenerate
 from .exprs import AutoSymbols, to_sympy
 from .inputs import json_value
@@ -69,14 +70,14 @@ def _wrong_diff(expr, x, *, chain=True, product=True, keep_exponent=False):
     if expr.is_Pow:
         base, ex = expr.args
         if ex.has(x):
-            return sp.diff(expr, x)
+            return diff(expr, x)
         outer = ex * base ** (ex if keep_exponent and ex.is_number and ex > 1 else ex - 1)
         return outer * d(base) if chain else outer
     if isinstance(expr, sp.Function) and len(expr.args) == 1:
         u = sp.Dummy("u")
         outer = sp.diff(expr.func(u), u).subs(u, expr.args[0])
         return outer * d(expr.args[0]) if chain else outer
-    return sp.diff(expr, x)
+    return diff(expr, x)
 
 
 def _derivative_like(op, inputs, value, **how):
@@ -94,7 +95,7 @@ def _derivative_like(op, inputs, value, **how):
     if op == "chain_rule":
         # the inner derivatives dx/dt are dropped: df/dt = sum df/du_i
         f, subs = inputs["expression"], inputs["substitutions"]
-        total = _at(sum((sp.diff(f, u) for u in subs), sp.Integer(0)).subs(subs), inputs)
+        total = _at(sum((diff(f, u) for u in subs), sp.Integer(0)).subs(subs), inputs)
         return [total] * len(inputs["variables"]) if inputs.get("variables") else total
     raise Degenerate("not applicable")
 
@@ -166,7 +167,7 @@ def _newton_inverted(op, inputs, value):
 
 def _newton(inputs, step):
     f, x = inputs["expression"], inputs["variable"]
-    d = sp.diff(f, x)
+    d = diff(f, x)
     xn = sp.N(inputs["start"] if not isinstance(inputs["start"], (list, dict)) else
               (list(inputs["start"].values()) if isinstance(inputs["start"], dict) else inputs["start"])[0], 30)
     for _ in range(int(inputs["steps"])):
@@ -332,7 +333,7 @@ def _cross_term_halved(op, inputs, value):
 
 def _newton_hessian(inputs, update):
     f, xs = inputs["expression"], list(inputs["variables"])
-    grad, hess = sp.Matrix([sp.diff(f, v) for v in xs]), sp.hessian(f, xs)
+    grad, hess = sp.Matrix([diff(f, v) for v in xs]), hessian(f, xs)
     start = inputs["start"]
     start = [start[v] for v in xs] if isinstance(start, dict) else list(start)
     p = sp.Matrix([sp.N(v, 30) for v in start])
@@ -424,7 +425,7 @@ def _quotient(inputs):
                "$\\left(\\frac{u}{v}\\right)' = \\frac{u'v - uv'}{v^2}$.")
 def _quotient_of_derivatives(op, inputs, value):
     u, v, x = _quotient(inputs)
-    return _at(sp.diff(u, x) / sp.diff(v, x), inputs)
+    return _at(diff(u, x) / diff(v, x), inputs)
 
 
 @misconception("quotient_rule_denominator_not_squared", ("derivative",),
@@ -432,7 +433,7 @@ def _quotient_of_derivatives(op, inputs, value):
                "$\\left(\\frac{u}{v}\\right)' = \\frac{u'v - uv'}{v^2}$, not $\\frac{u'v - uv'}{v}$.")
 def _quotient_not_squared(op, inputs, value):
     u, v, x = _quotient(inputs)
-    return _at((sp.diff(u, x) * v - u * sp.diff(v, x)) / v, inputs)
+    return _at((diff(u, x) * v - u * diff(v, x)) / v, inputs)
 
 
 @misconception("cos_derivative_sign", ("derivative",),
@@ -454,7 +455,7 @@ def _one_order_less(op, inputs, value):
     n = int(inputs.get("order") or 1)
     if n < 2:
         raise Degenerate("only for higher derivatives")
-    return _at(sp.diff(inputs["expression"], inputs["variable"], n - 1), inputs)
+    return _at(diff(inputs["expression"], inputs["variable"], n - 1), inputs)
 
 
 @misconception("derivative_squared", ("derivative",),
@@ -462,7 +463,7 @@ def _one_order_less(op, inputs, value):
 def _derivative_squared(op, inputs, value):
     if int(inputs.get("order") or 1) != 2:
         raise Degenerate("only for second derivatives")
-    return _at(sp.diff(inputs["expression"], inputs["variable"]) ** 2, inputs)
+    return _at(diff(inputs["expression"], inputs["variable"]) ** 2, inputs)
 
 
 @misconception("tangent_for_secant", ("difference_quotient",),
@@ -470,7 +471,7 @@ def _derivative_squared(op, inputs, value):
                "is the slope of the secant through $(a, f(a))$ and $(a + h, f(a + h))$.")
 def _tangent_for_secant(op, inputs, value):
     x = inputs["variable"]
-    return sp.diff(inputs["expression"], x).subs(x, inputs["at"][x])
+    return diff(inputs["expression"], x).subs(x, inputs["at"][x])
 
 
 @misconception("chain_rule_jacobian_transposed", ("chain_rule",),
@@ -483,8 +484,8 @@ def _chain_transposed(op, inputs, value):
     if len(outer) < 2 or len(outer) != len(inner):
         raise Degenerate("needs as many outer as inner variables")
     f = inputs["expression"]
-    df = [sp.diff(f, u).subs(subs) for u in inner]
-    wrong = [sum((df[i] * sp.diff(subs[inner[j]], outer[i]) for i in range(len(inner))), sp.Integer(0))
+    df = [diff(f, u).subs(subs) for u in inner]
+    wrong = [sum((df[i] * diff(subs[inner[j]], outer[i]) for i in range(len(inner))), sp.Integer(0))
              for j in range(len(outer))]
     return [_at(w, inputs) for w in wrong]
 
@@ -536,7 +537,7 @@ def _explicit_missing(op, inputs, value):
     if not direct:
         raise Degenerate("no explicit dependence on the outer variable")
     f, fixed = inputs["expression"], {u: e for u, e in subs.items() if u not in direct}
-    totals = [sum((sp.diff(f, u).subs(subs) * sp.diff(e, t) for u, e in fixed.items()), sp.Integer(0))
+    totals = [sum((diff(f, u).subs(subs) * diff(e, t) for u, e in fixed.items()), sp.Integer(0))
               for t in outer]
     totals = [_at(v, inputs) for v in totals]
     return totals if inputs.get("variables") else totals[0]

@@ -118,15 +118,19 @@ def _check_acceptable(a: Answer) -> None:
             raise Degenerate(f"{a.name} outside bounds {lo}..{hi}")
 
 
-def _verify(tpl: Template, a: Answer, seed: int) -> dict:
-    provenance = {"op": a.spec["op"], "inputs": contract(a.inputs)}
+def _provenance(a: Answer) -> dict:
+    """The contract's ``{op, inputs}`` of an answer: all the independent check gets."""
+    return {"op": a.spec["op"], "inputs": contract(a.inputs)}
+
+
+def _verify(tpl: Template, a: Answer, provenance: dict, seed: int) -> None:
+    """Re-derive the answer a second way; a mismatch names template, seed and both values."""
     try:
         verify_answer(provenance["op"], provenance["inputs"], a.value)
     except VerificationError as exc:
         raise VerificationError(f"template {tpl.id!r} ({tpl.source}), seed {seed}, answer {a.name!r}: {exc}") from None
     except (ValueError, ZeroDivisionError, OverflowError, ArithmeticError) as exc:
         raise Degenerate(f"{a.name}: the numeric check cannot evaluate it ({exc})") from None
-    return provenance
 
 
 def display(a: Answer) -> str:
@@ -161,8 +165,11 @@ def _answer_order(tpl: Template) -> list[str]:
     return names
 
 
-def build_variant(tpl: Template, seed: int, attempt: int) -> dict | None:
-    """One attempt at a variant; None when it must be resampled."""
+def build_variant(tpl: Template, seed: int, attempt: int, verify: bool = True) -> dict | None:
+    """One attempt at a variant; None when it must be resampled.
+
+    ``verify=False`` skips the independent check (only the benchmark does that, to time it).
+    """
     rng = rng_for(seed, attempt)
     symbols = symbols_for(tpl.variables)
     plain, scope = sample_parameters(tpl, rng)
@@ -173,7 +180,10 @@ def build_variant(tpl: Template, seed: int, attempt: int) -> dict | None:
     if not constraints_hold(tpl, scope):
         return None
     answers = [compute_answer(tpl, name, plain, scope, symbols) for name in _answer_order(tpl)]
-    provenances = [_verify(tpl, a, seed) for a in answers]
+    provenances = [_provenance(a) for a in answers]
+    if verify:
+        for a, provenance in zip(answers, provenances):
+            _verify(tpl, a, provenance, seed)
     from .misconceptions import make_choices
     from .figure_data import build_figure
     choices = make_choices(tpl, answers, provenances, display, rng) if tpl.data.get("multiple_choice") else None
@@ -200,12 +210,13 @@ def build_variant(tpl: Template, seed: int, attempt: int) -> dict | None:
     }
 
 
-def generate_variant(tpl: Template, seed: int, variant: int = 1, tries: int = MAX_TRIES) -> dict:
+def generate_variant(tpl: Template, seed: int, variant: int = 1, tries: int = MAX_TRIES,
+                     verify: bool = True) -> dict:
     """The question for (template, derived seed): resampled until acceptable and verified."""
     last = None
     for attempt in range(tries):
         try:
-            question = build_variant(tpl, seed, attempt)
+            question = build_variant(tpl, seed, attempt, verify)
         except Degenerate as exc:
             last = str(exc)
             continue

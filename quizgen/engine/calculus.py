@@ -7,6 +7,7 @@ import sympy as sp
 
 from ..errors import Degenerate
 from . import approx, tex, maybe_at, operation, point_tex, real_number, Result, tex_col
+from .derivatives import diff, gradient as gradient_of, hessian as hessian_of
 
 
 def _d(var) -> str:
@@ -38,7 +39,9 @@ def difference_quotient(inp):
 @operation("derivative", kind="number", required=("expression", "variable"), optional=("order", "at"))
 def derivative(inp):
     f, x, n, at = inp["expression"], inp["variable"], int(inp.get("order") or 1), inp.get("at")
-    d = sp.diff(f, x, n)
+    if n < 1:
+        raise ValueError("order must be 1 or more")
+    d = diff(f, *[x] * n)
     lhs = rf"\frac{{d^{{{n}}} f}}{{d {tex(x)}^{{{n}}}}}" if n > 1 else rf"\frac{{df}}{{d{tex(x)}}}"
     return _scalar_result(lhs, d, at)
 
@@ -55,7 +58,7 @@ def _scalar_result(lhs: str, d, at) -> Result:
 @operation("partial_derivative", kind="number", required=("expression", "variables"), optional=("at",))
 def partial_derivative(inp):
     f, seq, at = inp["expression"], list(inp["variables"]), inp.get("at")
-    d = sp.diff(f, *seq)
+    d = diff(f, *seq)
     denom = " ".join(rf"\partial {tex(v)}" for v in reversed(seq))
     num = r"\partial" + (f"^{{{len(seq)}}}" if len(seq) > 1 else "")
     return _scalar_result(rf"\frac{{{num} f}}{{{denom}}}", d, at)
@@ -64,7 +67,7 @@ def partial_derivative(inp):
 @operation("gradient", kind="vector", required=("expression", "variables"), optional=("at",))
 def gradient(inp):
     f, xs, at = inp["expression"], list(inp["variables"]), inp.get("at")
-    g = [sp.diff(f, v) for v in xs]
+    g = gradient_of(f, xs)
     steps = [rf"\nabla f = {tex_col(g)}"]
     value = [maybe_at(c, at) for c in g]
     if at:
@@ -82,7 +85,7 @@ def _matrix_steps(symbol: str, rows, value, at) -> list[str]:
 @operation("jacobian", kind="matrix", required=("expressions", "variables"), optional=("at",))
 def jacobian(inp):
     fs, xs, at = list(inp["expressions"]), list(inp["variables"]), inp.get("at")
-    rows = [[sp.diff(f, v) for v in xs] for f in fs]
+    rows = [gradient_of(f, xs) for f in fs]
     value = [[maybe_at(c, at) for c in row] for row in rows]
     return Result(value, _matrix_steps("J", rows, value, at))
 
@@ -90,7 +93,7 @@ def jacobian(inp):
 @operation("hessian", kind="matrix", required=("expression", "variables"), optional=("at",))
 def hessian(inp):
     f, xs, at = inp["expression"], list(inp["variables"]), inp.get("at")
-    rows = [[sp.diff(f, a, b) for b in xs] for a in xs]
+    rows = hessian_of(f, xs).tolist()
     value = [[maybe_at(c, at) for c in row] for row in rows]
     steps = _matrix_steps("H", rows, value, at)
     if at and len(xs) == 2:

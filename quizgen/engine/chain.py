@@ -5,6 +5,7 @@ from __future__ import annotations
 import sympy as sp
 
 from . import approx, maybe_at, operation, point_tex, Result, tex
+from .derivatives import diff
 
 
 def _d(top: str, bottom, partial: bool) -> str:
@@ -20,16 +21,16 @@ def chain_rule(inp):
     outer = list(inp.get("variables") or [inp["variable"]])
     several = len(outer) > 1 or "variables" in inp
     inner = list(subs)
-    df = [sp.diff(f, u) for u in inner]
+    df = [diff(f, u) for u in inner]
     steps = [rf"{_d('f', u, True)} = {tex(d)}" for u, d in zip(inner, df)]
     totals = []
     for t in outer:
-        du = [sp.diff(subs[u], t) for u in inner]
+        du = [diff(subs[u], t) for u in inner]
         steps += [rf"{_d(tex(u), t, several)} = {tex(d)}" for u, d in zip(inner, du)]
         terms = [rf"{_d('f', u, True)}{_d(tex(u), t, several)}" for u in inner]
         total = sum((a * b for a, b in zip(df, du)), sp.Integer(0))
         if t in f.free_symbols and t not in inner:          # f depends on t directly too
-            total += sp.diff(f, t)
+            total += diff(f, t)
             terms.append(_d("f", t, True))
         total = total.subs(subs)
         lhs = _d("f", t, several)

@@ -6,6 +6,7 @@ import sympy as sp
 
 from ..errors import Degenerate
 from . import approx, operation, real_number, Result, tex, to_float
+from .derivatives import diff, gradient as gradient_of, hessian as hessian_of
 
 DPS = 30
 LIMIT = 1e8
@@ -28,7 +29,7 @@ def _point(start, xs) -> list:
 def newton_raphson(inp):
     f, x, n = inp["expression"], inp["variable"], int(inp["steps"])
     xn = _float(_point(inp["start"], [x])[0])
-    df = sp.diff(f, x)
+    df = diff(f, x)
     steps = [rf"f'({tex(x)}) = {tex(df)}", rf"x_0 = {approx(xn)}"]
     for k in range(n):
         fx, dfx = _float(f.subs(x, xn)), _float(df.subs(x, xn))
@@ -48,7 +49,7 @@ def _vector(values) -> sp.Matrix:
 @operation("gradient_descent", kind="vector", required=("expression", "variables", "start", "learning_rate", "steps"))
 def gradient_descent(inp):
     f, xs, n, rate = inp["expression"], list(inp["variables"]), int(inp["steps"]), inp["learning_rate"]
-    grad = [sp.diff(f, v) for v in xs]
+    grad = gradient_of(f, xs)
     p = _vector(_point(inp["start"], xs))
     steps = [rf"\nabla f = {tex(grad)}", rf"\mathbf{{x}}_0 = {tex(list(p))}"]
     for k in range(n):
@@ -62,8 +63,8 @@ def gradient_descent(inp):
 @operation("newton_optimise", kind="vector", required=("expression", "variables", "start", "steps"))
 def newton_optimise(inp):
     f, xs, n = inp["expression"], list(inp["variables"]), int(inp["steps"])
-    grad = sp.Matrix([sp.diff(f, v) for v in xs])
-    hess = sp.hessian(f, xs)
+    grad = sp.Matrix(gradient_of(f, xs))
+    hess = hessian_of(f, xs)
     p = _vector(_point(inp["start"], xs))
     steps = [rf"\nabla f = {tex(grad)},\quad H = {tex(hess)}", rf"\mathbf{{x}}_0 = {tex(list(p))}"]
     for k in range(n):
@@ -81,8 +82,8 @@ def newton_optimise(inp):
 def lagrange_critical_points(inp):
     f, g, xs = inp["expression"], inp["constraint"], list(inp["variables"])
     lam = sp.Symbol("lambda", real=True)
-    eqs = [sp.diff(f, v) - lam * sp.diff(g, v) for v in xs] + [g]
-    steps = [r"\nabla f = \lambda \nabla g:\quad " + r",\ ".join(rf"{tex(sp.diff(f, v))} = \lambda ({tex(sp.diff(g, v))})" for v in xs),
+    eqs = [diff(f, v) - lam * diff(g, v) for v in xs] + [g]
+    steps = [r"\nabla f = \lambda \nabla g:\quad " + r",\ ".join(rf"{tex(diff(f, v))} = \lambda ({tex(diff(g, v))})" for v in xs),
              rf"{tex(g)} = 0"]
     try:
         sols = sp.solve(eqs, xs + [lam], dict=True)

@@ -6,15 +6,21 @@ import sympy as sp
 
 from ..errors import Degenerate
 from . import approx, operation, real_number, Result, tex
+from .derivatives import gradient as gradient_of
 
 X = sp.Symbol("x", real=True)
 
 
+def _exact(v) -> sp.Expr:
+    """A data value as an exact number (template and request numbers already are)."""
+    return v if isinstance(v, sp.Rational) else sp.nsimplify(v)
+
+
 def _data(inp):
-    x = [sp.nsimplify(v) for v in inp["x"]]
-    y = [sp.nsimplify(v) for v in inp["y"]]
+    x = [_exact(v) for v in inp["x"]]
+    y = [_exact(v) for v in inp["y"]]
     sigma = inp.get("sigma")
-    s = [sp.nsimplify(v) for v in sigma] if sigma is not None else [sp.Integer(1)] * len(x)
+    s = [_exact(v) for v in sigma] if sigma is not None else [sp.Integer(1)] * len(x)
     if not (len(x) == len(y) == len(s)) or len(x) < 2:
         raise ValueError("x, y (and sigma) must be lists of the same length, at least 2")
     if any(v <= 0 for v in s):
@@ -76,8 +82,9 @@ def least_squares(inp):
     ps = _param_symbols(model, inp["parameters"])
     x, y, s = _data(inp)
     xs = _xsym(model)
-    design = sp.Matrix([[sp.diff(model, p).subs(xs, xi) / si for p in ps] for xi, si in zip(x, s)])
-    linear = all(not (sp.diff(model, p).free_symbols & set(ps)) for p in ps)
+    dmodel = gradient_of(model, ps)
+    design = sp.Matrix([[d.subs(xs, xi) / si for d in dmodel] for xi, si in zip(x, s)])
+    linear = all(not (d.free_symbols & set(ps)) for d in dmodel)
     if not linear:
         return _gauss_newton(inp, model, ps, x, y, s)
     offset = model.subs({p: 0 for p in ps})
@@ -98,7 +105,7 @@ def _gauss_newton(inp, model, ps, x, y, s):
     start = inp.get("start") or {}
     p = sp.Matrix([sp.N(start.get(q, start.get(str(q), 1)), 30) for q in ps])
     xs = _xsym(model)
-    grads = [sp.diff(model, q) for q in ps]
+    grads = gradient_of(model, ps)
     for _ in range(100):
         sub = dict(zip(ps, p))
         J = sp.Matrix([[g.subs(sub).subs(xs, xi) / si for g in grads] for xi, si in zip(x, s)]).evalf(30)
@@ -119,22 +126,31 @@ def _gauss_newton(inp, model, ps, x, y, s):
     return Result(value, steps)
 
 
+def _chi2_gradient(model, dmodel, xs, sub, x, y, s) -> list:
+    """d chi^2 / dp_j = -2 sum_i (y_i - m(x_i)) / sigma_i^2 * dm/dp_j (x_i), at 30 digits."""
+    grad = [sp.Integer(0)] * len(dmodel)
+    for xi, yi, si in zip(x, y, s):
+        point = {**sub, xs: xi}
+        weight = -2 * (yi - model.xreplace(point).evalf(30)) / si ** 2
+        grad = [g + weight * d.xreplace(point).evalf(30) for g, d in zip(grad, dmodel)]
+    return [real_number(g) for g in grad]
+
+
 @operation("fit_gradient_descent", kind="named",
            required=("model", "start", "x", "y", "learning_rate", "steps"), optional=("sigma",))
 def fit_gradient_descent(inp):
     model, start = inp["model"], dict(inp["start"])
     ps = _param_symbols(model, [str(k) for k in start])
     x, y, s = _data(inp)
-    chi2 = chi2_expr(model, x, y, s)
-    grad = [sp.diff(chi2, p) for p in ps]
+    dmodel = gradient_of(model, ps)           # one symbolic derivative per model shape
+    xs = _xsym(model)
     rate, n = sp.N(inp["learning_rate"], 30), int(inp["steps"])
     p = [sp.N(v, 30) for v in start.values()]
     steps = [rf"\chi^2 = \sum_i \left(\frac{{y_i - ({tex(model)})}}{{\sigma_i}}\right)^2",
              r"\mathbf{p}_{k+1} = \mathbf{p}_k - \gamma \nabla_{\mathbf{p}} \chi^2(\mathbf{p}_k)",
              rf"\mathbf{{p}}_0 = {tex(p)}"]
     for k in range(n):
-        sub = dict(zip(ps, p))
-        g = [real_number(gi.subs(sub).evalf(30)) for gi in grad]
+        g = _chi2_gradient(model, dmodel, xs, dict(zip(ps, p)), x, y, s)
         p = [real_number(pi - rate * gi) for pi, gi in zip(p, g)]
         if any(abs(v) > 1e8 for v in p):
             raise Degenerate("gradient descent on chi-squared diverges")

@@ -8,6 +8,7 @@ from math import factorial
 import sympy as sp
 
 from . import approx, operation, real_number, Result, tex
+from .derivatives import diff
 
 
 @operation("taylor_coefficients", kind="vector", required=("expression", "variable", "about", "order"))
@@ -15,14 +16,14 @@ def taylor_coefficients(inp):
     f, x, a, n = inp["expression"], inp["variable"], inp["about"], int(inp["order"])
     if isinstance(a, dict):
         a = a[x]
-    coeffs, steps, d = [], [], f
+    coeffs, steps = [], []
     for k in range(n + 1):
+        d = diff(f, *[x] * k) if k else f          # each from f: one cached shape per order
         dk = real_number(d.subs(x, a))
         c = real_number(dk / factorial(k))
         coeffs.append(c)
         steps.append(rf"f^{{({k})}}({tex(x)}) = {tex(d)},\quad c_{{{k}}} = \frac{{f^{{({k})}}({tex(a)})}}{{{k}!}}"
                      rf" = \frac{{{tex(dk)}}}{{{factorial(k)}}} = {approx(c)}")
-        d = sp.diff(d, x)
     return Result(coeffs, steps)
 
 
@@ -36,10 +37,8 @@ def taylor_terms(f, xs, about, order):
     """(multi-index, coefficient, monomial) of the Taylor polynomial of f about ``about``."""
     terms = []
     for m in _multi_indices(len(xs), order):
-        d = f
-        for v, k in zip(xs, m):
-            if k:
-                d = sp.diff(d, v, k)
+        order = [v for v, k in zip(xs, m) for _ in range(k)]
+        d = diff(f, *order) if order else f
         denom = 1
         for k in m:
             denom *= factorial(k)

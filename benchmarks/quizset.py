@@ -1,6 +1,6 @@
 """Benchmark: time to build a per-student quiz set to JSON and Moodle XML.
 
-    python scripts/benchmark.py --students 1000 --questions 20 --jobs 2
+    python benchmarks/quizset.py --students 1000 --questions 20 --jobs 2
 
 Prints generation and export times and the time per variant, beside the R/exams
 reference figure (about 25 ms per variant, as reported for exams2moodle).

@@ -1,0 +1,35 @@
+"""The benchmark scripts run and report what they promise (their figures go in the README
+and the notes; no test times anything)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str) -> str:
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_generate_benchmark_reports_every_operation_with_and_without_verification():
+    out = run("benchmarks/generate.py", "--count", "1", "--module", "taylor-series")
+    assert "verified" in out and "unverified" in out
+    for op in ("taylor_coefficients", "taylor_polynomial", "taylor_evaluate", "overall"):
+        line = next(l for l in out.splitlines() if l.startswith(op))
+        assert "." in line                       # a figure, not an empty row
+    assert "expression shapes differentiated" in out
+    assert "naive sympy loop" in out
+
+
+def test_generate_benchmark_rejects_an_unknown_module():
+    proc = subprocess.run([sys.executable, "benchmarks/generate.py", "--module", "nope"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0 and "nope" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_quizset_benchmark_runs_a_small_class():
+    out = run("benchmarks/quizset.py", "--students", "2", "--questions", "3", "--jobs", "1")
+    assert "variants 6" in out and "R/exams reference" in out
