@@ -84,3 +84,15 @@ def test_output_does_not_depend_on_what_the_cache_holds():
 def test_differentiating_needs_a_variable():
     with pytest.raises(ValueError):
         derivatives.diff(x ** 2)
+
+
+def test_numbers_put_back_are_multiplied_together():
+    """-2*(-18*sinh + 18*cosh)*exp is shown as 36*(sinh - cosh)*exp: no number in front of a
+    sum whose terms share another number."""
+    f = -2 * sp.exp(-3 * x) * sp.sinh(3 * x)
+    for k in (2, 3):
+        d = derivatives.diff(f, *[x] * k)
+        assert sp.simplify(d - sp.diff(f, x, k)) == 0
+        for node in sp.preorder_traversal(d):
+            if node.is_Add:
+                assert node.primitive()[0] == 1, d

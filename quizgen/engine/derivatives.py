@@ -114,7 +114,32 @@ def diff(expr: sp.Expr, *variables) -> sp.Expr:
     if not _enabled[0]:
         return sp.diff(expr, *variables)
     skeleton, values = shape(expr)
-    return _shape_diff(skeleton, tuple(variables)).xreplace(values)
+    return tidy_numbers(_shape_diff(skeleton, tuple(variables)).xreplace(values))
+
+
+def _sum_with_content(node) -> bool:
+    """A product with one sum in it whose terms share a number (``c*(18*a - 18*b)*g``)."""
+    if not node.is_Mul:
+        return False
+    sums = [a for a in node.args if a.is_Add]
+    return len(sums) == 1 and sums[0].primitive()[0] != 1
+
+
+def _pull_content(node):
+    content, primitive = next(a for a in node.args if a.is_Add).primitive()
+    if node.as_coeff_Mul()[0] < 0 and primitive.could_extract_minus_sign():
+        content, primitive = -content, -primitive     # 36*(sinh - cosh), not -36*(-sinh + cosh)
+    return sp.Mul(content, *[primitive if a.is_Add else a for a in node.args])
+
+
+def tidy_numbers(expr: sp.Expr) -> sp.Expr:
+    """``-2*(-18*sinh(3*x) + 18*cosh(3*x))*exp(-3*x)`` -> ``36*(sinh(3*x) - cosh(3*x))*exp(-3*x)``.
+
+    Putting numbers back into a shape's derivative can leave a number in front of a sum
+    whose terms share another; they are multiplied together, as sympy does when it
+    differentiates the concrete expression.
+    """
+    return expr.replace(_sum_with_content, _pull_content)
 
 
 def gradient(expr: sp.Expr, variables) -> list[sp.Expr]:
