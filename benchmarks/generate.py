@@ -13,7 +13,7 @@ answer spent in the engine (inputs resolved + operation run) and in verification
 Derivatives are worked out once per expression shape and shared by the variants
 (quizgen/engine/derivatives.py); ``--per-variant`` redoes them for every variant, for
 comparison. Last line: a naive sympy loop (a 2x2 Jacobian, a Hessian and their TeX per
-variant) as a yardstick for this machine; the issue's reference is about 2.5 ms.
+variant) as a yardstick for this machine (about 2.5 ms on a typical one).
 """
 
 from __future__ import annotations

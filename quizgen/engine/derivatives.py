@@ -2,7 +2,7 @@
 
 Every variant of a template has the same expression with other numbers in it:
 ``3*x**2 - 5*sin(2*x)`` and ``7*x**2 - 4*sin(3*x)`` share the shape
-``#0*x**#1 + #2*sin(#3*x)``. :func:`diff` replaces each number of an expression by a
+``#0*x**2 + #1*sin(#2*x)``. :func:`diff` replaces each number of an expression by a
 placeholder symbol, differentiates that shape once (cached for the process), and puts
 the variant's numbers back into the cached derivative. The placeholders are real
 symbols, so the shape's derivative is valid for every real value put back.
