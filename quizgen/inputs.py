@@ -46,12 +46,16 @@ def _symbol(name: Any, symbols: Mapping[str, sp.Symbol]) -> sp.Symbol:
     return symbols[name]
 
 
-def contract(obj: Any) -> Any:
-    """Resolved inputs -> the contract's plain form (expression strings, numbers, names)."""
+def _leaves(obj: Any, leaf) -> Any:
+    """``obj`` with every value inside its dicts and lists passed through ``leaf``."""
     if isinstance(obj, dict):
-        return {str(k): contract(v) for k, v in obj.items()}
+        return {str(k): _leaves(v, leaf) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [contract(v) for v in obj]
+        return [_leaves(v, leaf) for v in obj]
+    return leaf(obj)
+
+
+def _contract_leaf(obj: Any) -> Any:
     if isinstance(obj, sp.Symbol):
         return obj.name
     if isinstance(obj, sp.Basic):
@@ -65,12 +69,7 @@ def contract(obj: Any) -> Any:
     return obj
 
 
-def json_value(obj: Any) -> Any:
-    """An answer value in the contract: floats at full precision, expressions as strings."""
-    if isinstance(obj, dict):
-        return {str(k): json_value(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_value(v) for v in obj]
+def _json_leaf(obj: Any) -> Any:
     if isinstance(obj, sp.Basic):
         if obj.free_symbols:
             return to_text(obj)
@@ -78,3 +77,13 @@ def json_value(obj: Any) -> Any:
     if isinstance(obj, (int, float)):
         return float(obj)
     return obj
+
+
+def contract(obj: Any) -> Any:
+    """Resolved inputs -> the contract's plain form (expression strings, numbers, names)."""
+    return _leaves(obj, _contract_leaf)
+
+
+def json_value(obj: Any) -> Any:
+    """An answer value in the contract: floats at full precision, expressions as strings."""
+    return _leaves(obj, _json_leaf)

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import sympy as sp
 
+from .engine import exact_number
 from .engine.derivatives import diff, hessian
 from .errors import Degenerate
 from .exprs import AutoSymbols, to_sympy
@@ -28,6 +29,7 @@ class Misconception:
 
 
 MISCONCEPTIONS: dict[str, Misconception] = {}
+_U = sp.Symbol("#u", real=True)      # stands for the argument of an outer function (not a template name)
 
 
 def misconception(name: str, ops: tuple[str, ...], feedback: str):
@@ -74,8 +76,7 @@ def _wrong_diff(expr, x, *, chain=True, product=True, keep_exponent=False):
         outer = ex * base ** (ex if keep_exponent and ex.is_number and ex > 1 else ex - 1)
         return outer * d(base) if chain else outer
     if isinstance(expr, sp.Function) and len(expr.args) == 1:
-        u = sp.Dummy("u")
-        outer = sp.diff(expr.func(u), u).subs(u, expr.args[0])
+        outer = diff(expr.func(_U), _U).subs(_U, expr.args[0])
         return outer * d(expr.args[0]) if chain else outer
     return diff(expr, x)
 
@@ -390,7 +391,7 @@ def _chi2_sigma_not_squared(op, inputs, value):
     if inputs.get("sigma") is None:
         raise Degenerate("no sigma")
     from . import engine
-    return engine.run(op, dict(inputs, sigma=[sp.sqrt(sp.nsimplify(s)) for s in inputs["sigma"]])).value
+    return engine.run(op, dict(inputs, sigma=[sp.sqrt(exact_number(s)) for s in inputs["sigma"]])).value
 
 
 @misconception("intercept_sign_error", ("linear_regression",),
@@ -398,8 +399,8 @@ def _chi2_sigma_not_squared(op, inputs, value):
                "not $\\bar y + m \\bar x$.")
 def _intercept_sign(op, inputs, value):
     sigma = inputs.get("sigma") or [1] * len(inputs["x"])
-    w = [1 / sp.nsimplify(s) ** 2 for s in sigma]
-    xbar = sum(wi * sp.nsimplify(xi) for wi, xi in zip(w, inputs["x"])) / sum(w)
+    w = [1 / exact_number(s) ** 2 for s in sigma]
+    xbar = sum(wi * exact_number(xi) for wi, xi in zip(w, inputs["x"])) / sum(w)
     return {"slope": value["slope"], "intercept": value["intercept"] + 2 * value["slope"] * xbar}
 
 

@@ -82,6 +82,11 @@ def real_number(x: Any) -> sp.Expr:
     return x
 
 
+def exact_number(v: Any) -> sp.Expr:
+    """A data value as an exact number (template and request numbers already are)."""
+    return v if isinstance(v, sp.Rational) else sp.nsimplify(v)
+
+
 def at_point(expr: sp.Expr, at: dict | None) -> sp.Expr:
     """Substitute the point ``at`` ({symbol: value}) and simplify numbers."""
     if not at:

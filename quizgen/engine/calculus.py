@@ -98,6 +98,6 @@ def hessian(inp):
     steps = _matrix_steps("H", rows, value, at)
     if at and len(xs) == 2:
         det = value[0][0] * value[1][1] - value[0][1] * value[1][0]
-        steps.append(rf"\det H = {tex(sp.nsimplify(det) if det.is_Rational else det)},\quad "
+        steps.append(rf"\det H = {tex(det)},\quad "
                      rf"\operatorname{{tr}} H = {tex(value[0][0] + value[1][1])}")
     return Result(value, steps)

@@ -5,22 +5,17 @@ from __future__ import annotations
 import sympy as sp
 
 from ..errors import Degenerate
-from . import approx, operation, real_number, Result, tex
+from . import approx, exact_number, operation, real_number, Result, tex
 from .derivatives import gradient as gradient_of
 
 X = sp.Symbol("x", real=True)
 
 
-def _exact(v) -> sp.Expr:
-    """A data value as an exact number (template and request numbers already are)."""
-    return v if isinstance(v, sp.Rational) else sp.nsimplify(v)
-
-
 def _data(inp):
-    x = [_exact(v) for v in inp["x"]]
-    y = [_exact(v) for v in inp["y"]]
+    x = [exact_number(v) for v in inp["x"]]
+    y = [exact_number(v) for v in inp["y"]]
     sigma = inp.get("sigma")
-    s = [_exact(v) for v in sigma] if sigma is not None else [sp.Integer(1)] * len(x)
+    s = [exact_number(v) for v in sigma] if sigma is not None else [sp.Integer(1)] * len(x)
     if not (len(x) == len(y) == len(s)) or len(x) < 2:
         raise ValueError("x, y (and sigma) must be lists of the same length, at least 2")
     if any(v <= 0 for v in s):
