@@ -21,7 +21,7 @@ MODULES = {
     "optimisation": "Optimisation",
     "regression": "Regression",
 }
-ANSWER_META = {"op", "label", "kind", "tolerance", "round", "nonzero", "bounds", "data"}
+ANSWER_META = {"op", "label", "kind", "tolerance", "round", "nonzero", "bounds", "data", "misconceptions"}
 
 
 @dataclass

@@ -218,39 +218,124 @@ def _power_kept(op, inputs, value):
     return _derivative_like(op, inputs, value, keep_exponent=True)
 
 
-# ---- building the choices ----------------------------------------------------------
+# ---- wrong answers and the choices built from them -----------------------------------
 
-def make_choices(tpl, answers, provenances, display, rng) -> list[dict]:
-    """Correct answer + distractors (distinct beyond tolerance), deterministically shuffled."""
+PLAUSIBLE = 100.0      # a wrong value larger than this many times the question's answers is dropped
+
+
+def _gap(ans) -> float:
+    """How far a wrong value must be from the key to count as different: twice the
+    tolerance (absolute, or relative to the key's size), at least 1.5 units of the last decimal."""
+    tol = ans.spec.get("tolerance") or {}
+    limit = max(tol.get("abs", 0.0), 10.0 ** -ans.digits, tol.get("rel", 0.0) * _magnitude(ans.value))
+    return max(2 * limit, 1.5 * 10.0 ** -ans.digits)
+
+
+def _magnitude(value) -> float:
+    numbers = [abs(v) for v in _numbers(value)]
+    return max(numbers) if numbers else 0.0
+
+
+def _numbers(value):
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _numbers(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _numbers(v)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        yield float(value)
+
+
+def default_misconceptions(tpl, ans) -> list[str]:
+    """The misconceptions tried for an answer: its own list, the multiple-choice list for
+    the multiple-choice answer, then every library misconception of its operation."""
+    names = list(ans.spec.get("misconceptions") or [])
+    mc = tpl.data.get("multiple_choice")
+    if mc and mc.get("answer", next(iter(tpl.answers))) == ans.name:
+        names += [n for n in mc["misconceptions"] if n not in names]
+    if "misconceptions" not in ans.spec:
+        names += [n for n, m in MISCONCEPTIONS.items() if ans.spec["op"] in m.ops and n not in names]
+    return names
+
+
+def wrong_answers(tpl, answers, index, display, names=None, strict=False) -> list[dict]:
+    """The distinct, plausible wrong answers to ``answers[index]``, one per misconception.
+
+    Each is ``{name, value, display, feedback}``. A wrong value is kept only when it
+    differs beyond tolerance from the key, from every other answer of the question and
+    from the wrong values already kept, is finite, and is within ``PLAUSIBLE`` times the
+    size of the question's answers. ``strict`` makes a misconception that does not apply
+    to the answer's operation an error (a template's multiple-choice list).
+    """
+    ans = answers[index]
+    names = default_misconceptions(tpl, ans) if names is None else names
+    gap, op = _gap(ans), ans.spec["op"]
+    others = [a.value for i, a in enumerate(answers) if i != index and a.kind == ans.kind]
+    seen = [ans.value] + others
+    scale = max([_magnitude(a.value) for a in answers] + [1.0])
+    kept = []
+    for name in names:
+        m = MISCONCEPTIONS.get(name)
+        if m is None:
+            raise tpl.error(["answers", ans.name, "misconceptions"], f"unknown misconception {name!r}",
+                            "see quizgen list --misconceptions")
+        if op not in m.ops:
+            if strict:
+                raise tpl.error(["multiple_choice", "misconceptions"],
+                                f"misconception {name!r} does not apply to operation {op!r}",
+                                f"it applies to: {', '.join(m.ops)}")
+            continue
+        try:
+            wrong = json_value(m.fn(op, ans.inputs, ans.result.value))
+            shown = _as_display(ans, wrong, display)
+        except (Degenerate, ZeroDivisionError, TypeError, ValueError, AttributeError, ArithmeticError):
+            continue
+        if not _finite(wrong) or _magnitude(wrong) > PLAUSIBLE * scale:
+            continue
+        if _distinct(wrong, seen, gap, ans.kind):
+            seen.append(wrong)
+            kept.append({"name": m.name, "value": wrong, "display": shown,
+                         "feedback": feedback_text(m, ans.inputs)})
+    return kept
+
+
+def feedback_text(m: Misconception, inputs: dict) -> str:
+    """The misconception's feedback for these inputs."""
+    return m.feedback
+
+
+def _finite(value) -> bool:
+    import math
+    return all(math.isfinite(v) for v in _numbers(value))
+
+
+def make_choices(tpl, answers, provenances, display, rng, wrong=None) -> list[dict]:
+    """Correct answer + distractors (distinct beyond tolerance), deterministically shuffled.
+
+    ``wrong`` are the multiple-choice answer's wrong answers when already computed.
+    """
     mc = tpl.data["multiple_choice"]
     target = mc.get("answer", next(iter(tpl.answers)))
     idx = [a.name for a in answers].index(target)
     ans, prov = answers[idx], provenances[idx]
-    tol = (ans.spec.get("tolerance") or {}).get("abs", 10.0 ** -ans.digits)
-    gap = max(2 * tol, 1.5 * 10.0 ** -ans.digits)
-    seen = [ans.value]
-    distractors = []
-    for name in mc["misconceptions"]:
-        m = MISCONCEPTIONS[name]
-        if ans.spec["op"] not in m.ops:
-            raise tpl.error(["multiple_choice", "misconceptions"],
-                            f"misconception {name!r} does not apply to operation {ans.spec['op']!r}",
-                            f"it applies to: {', '.join(m.ops)}")
-        try:
-            wrong = json_value(m.fn(ans.spec["op"], ans.inputs, ans.result.value))
-        except (Degenerate, ZeroDivisionError, TypeError, ValueError, AttributeError):
-            continue
-        if _distinct(wrong, seen, gap, ans.kind):
-            seen.append(wrong)
-            distractors.append((m, wrong, _as_display(ans, wrong, display)))
-    wanted = int(mc.get("options", min(4, len(mc["misconceptions"]) + 1))) - 1
+    listed = list(mc["misconceptions"])
+    if wrong is None:
+        wrong = wrong_answers(tpl, answers, idx, display, listed, strict=True)
+    else:
+        for name in listed:
+            if ans.spec["op"] not in MISCONCEPTIONS[name].ops:
+                wrong_answers(tpl, answers, idx, display, [name], strict=True)
+    distractors = [w for w in wrong if w["name"] in listed]
+    distractors.sort(key=lambda w: listed.index(w["name"]))
+    wanted = int(mc.get("options", min(4, len(listed) + 1))) - 1
     if len(distractors) < min(wanted, 2) or len(distractors) < 1:
         raise Degenerate("too few distinct distractors")
     distractors = distractors[:wanted]
     choices = [{"text": f"${display(ans)}$", "correct": True, "misconception": None,
                 "feedback": "Correct.", "provenance": prov}]
-    choices += [{"text": f"${d}$", "correct": False, "misconception": m.name, "feedback": m.feedback}
-                for m, _, d in distractors]
+    choices += [{"text": f"${w['display']}$", "correct": False, "misconception": w["name"],
+                 "feedback": w["feedback"]} for w in distractors]
     order = rng.permutation(len(choices))
     return [choices[int(i)] for i in order]
 
@@ -450,6 +535,20 @@ def _cos_sign(op, inputs, value):
     return _at(d.replace(W, sp.cos), inputs)
 
 
+@misconception("exp_derivative_power_rule", ("derivative",),
+               "$e^u$ is not a power of $u$: $\\frac{d}{dx} e^{u} = e^{u}\\, u'$, not $u\\, e^{u - 1}\\, u'$ "
+               "(the power rule is for $x^n$ with a constant exponent).")
+def _exp_power_rule(op, inputs, value):
+    f, x = _single(inputs)
+    if not f.has(sp.exp):
+        raise Degenerate("no exponential")
+    W = sp.Function("W")
+    d = sp.diff(f.replace(sp.exp, W), x)
+    d = d.replace(lambda e: isinstance(e, sp.Derivative) and getattr(e.expr, "func", None) == W,
+                  lambda e: e.expr.args[0] * sp.exp(e.expr.args[0] - 1)).doit()
+    return _at(d.replace(W, sp.exp), inputs)
+
+
 @misconception("first_derivative_for_second", ("derivative",),
                "This is one derivative too few: the second derivative differentiates $f'(x)$ once more.")
 def _one_order_less(op, inputs, value):
@@ -473,6 +572,13 @@ def _derivative_squared(op, inputs, value):
 def _tangent_for_secant(op, inputs, value):
     x = inputs["variable"]
     return diff(inputs["expression"], x).subs(x, inputs["at"][x])
+
+
+@misconception("difference_not_divided_by_h", ("difference_quotient",),
+               "The difference $f(a + h) - f(a)$ is only the rise of the secant; its slope divides it by "
+               "the run $h$.")
+def _not_divided_by_h(op, inputs, value):
+    return value * inputs["h"]
 
 
 @misconception("chain_rule_jacobian_transposed", ("chain_rule",),

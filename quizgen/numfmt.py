@@ -3,18 +3,49 @@
 from __future__ import annotations
 
 import math
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
+
+_CONTEXT = Context(prec=80, rounding=ROUND_HALF_UP)
+
+
+def decimal_of(x: Any) -> Decimal:
+    """``x`` as a Decimal: floats by their shortest repr, exact values (sympy) to 40 digits."""
+    if isinstance(x, Decimal):
+        return x
+    if isinstance(x, bool):
+        raise ValueError(f"not a number: {x!r}")
+    if isinstance(x, int):
+        return Decimal(x)
+    if isinstance(x, float):
+        if not math.isfinite(x):
+            raise ValueError(f"not a finite number: {x}")
+        return Decimal(repr(x))
+    if hasattr(x, "evalf"):                      # a sympy number: its exact value, not a float
+        value = Decimal(str(x.evalf(40)).replace("*10**", "E"))
+        if not value.is_finite():
+            raise ValueError(f"not a finite number: {x}")
+        return value
+    return decimal_of(float(x))
+
+
+def round_half_up(x: Any, digits: int) -> Decimal:
+    """``x`` rounded to ``digits`` decimals, ties away from zero (0.0775 -> 0.078, -0.7325 -> -0.733)."""
+    return _CONTEXT.quantize(decimal_of(x), Decimal(1).scaleb(-digits))
 
 
 def num(x: Any, digits: int = 3) -> str:
-    """``x`` rounded to ``digits`` decimals, trailing zeros dropped, no ``-0``."""
-    x = float(x)
-    if not math.isfinite(x):
-        raise ValueError(f"not a finite number: {x}")
-    text = f"{round(x, digits):.{max(digits, 0)}f}"
+    """``x`` rounded half-up to ``digits`` decimals, trailing zeros dropped, no ``-0``."""
+    text = f"{round_half_up(x, digits):f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
+
+
+def half_unit(digits: int) -> float:
+    """The smallest tolerance that accepts every correct rounding to ``digits`` decimals:
+    half a unit of the last decimal plus a 20 % margin (0.0006 for 3 decimals)."""
+    return 0.6 * 10.0 ** -digits
 
 
 def tex_value(value: Any, digits: int = 3, column: bool = True) -> str:

@@ -18,7 +18,7 @@ from .bank import Template, load_bank, load_template
 from .errors import Degenerate, VerificationError
 from .exprs import ExprError, symbols_for
 from .inputs import contract, json_value, resolve
-from .numfmt import tex_value
+from .numfmt import half_unit, num, tex_value
 from .render import TexExpr, render_text, tex
 from .sampling import (add_definitions, constraints_hold, derive_seed, rng_for, sample_parameters,
                        unsatisfiable)
@@ -64,8 +64,8 @@ def _flat(value):
 
 
 def _raw_inputs(tpl: Template, spec: dict, plain: dict) -> dict:
-    raw = {k: v for k, v in spec.items() if k not in ("op", "label", "kind", "tolerance", "round",
-                                                      "nonzero", "bounds", "data")}
+    from .bank import ANSWER_META
+    raw = {k: v for k, v in spec.items() if k not in ANSWER_META}
     if spec.get("data"):
         data = plain[spec["data"]]
         raw.setdefault("x", data["x"])
@@ -110,8 +110,8 @@ def compute_answer(tpl: Template, name: str, plain: dict, scope: dict, symbols: 
 
 def _check_acceptable(a: Answer) -> None:
     numbers = [v for v in _flat(a.value) if isinstance(v, float)]
-    if a.spec.get("nonzero") and numbers and all(abs(v) < 10 ** -(a.digits + 1) for v in numbers):
-        raise Degenerate(f"{a.name} is zero")
+    if a.spec.get("nonzero") and numbers and all(num(v, a.digits) == "0" for v in numbers):
+        raise Degenerate(f"{a.name} is zero at {a.digits} decimals")
     if "bounds" in a.spec:
         lo, hi = a.spec["bounds"]
         if any(not lo <= v <= hi for v in numbers):
@@ -143,12 +143,27 @@ def display(a: Answer) -> str:
     if a.kind == "point_set":
         return r",\quad ".join(
             "(" + ", ".join(tex_value(v, a.digits) for v in p["point"].values()) + ")"
-            for p in a.value)
-    return tex_value(a.value, a.digits)
+            for p in _exact(a.result.value))
+    return tex_value(_exact(a.result.value), a.digits)
+
+
+def _exact(value: Any) -> Any:
+    """An engine value with its numbers kept exact, so that display rounding is of the exact value."""
+    if isinstance(value, dict):
+        return {str(k): _exact(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_exact(v) for v in value]
+    if isinstance(value, sp.MatrixBase):
+        return _exact(value.tolist())
+    return value if isinstance(value, sp.Basic) and value.is_number else json_value(value)
 
 
 def _tolerance(a: Answer) -> dict:
-    return dict(a.spec.get("tolerance") or {"abs": 10.0 ** -a.digits})
+    """The declared tolerance (default one unit of the last decimal), never tighter than
+    :func:`~quizgen.numfmt.half_unit`: every correct rounding of the value is accepted."""
+    tol = dict(a.spec.get("tolerance") or {"abs": 10.0 ** -a.digits})
+    tol["abs"] = max(tol.get("abs", 0.0), half_unit(a.digits))
+    return tol
 
 
 def _steps_text(a: Answer) -> str:
@@ -184,9 +199,11 @@ def build_variant(tpl: Template, seed: int, attempt: int, verify: bool = True) -
     if verify:
         for a, provenance in zip(answers, provenances):
             _verify(tpl, a, provenance, seed)
-    from .misconceptions import make_choices
+    from .misconceptions import make_choices, wrong_answers
     from .figure_data import build_figure
-    choices = make_choices(tpl, answers, provenances, display, rng) if tpl.data.get("multiple_choice") else None
+    wrong = [wrong_answers(tpl, answers, i, display) for i in range(len(answers))]
+    choices = make_choices(tpl, answers, provenances, display, rng, wrong[0]) \
+        if tpl.data.get("multiple_choice") else None
     figure = build_figure(tpl, scope, symbols, {a.name: a for a in answers}) if tpl.data.get("figure") else None
     context = dict(plain)
     context.update({k: TexExpr(tex(v)) for k, v in scope.items()
@@ -197,7 +214,8 @@ def build_variant(tpl: Template, seed: int, attempt: int, verify: bool = True) -
     context["steps"] = {a.name: _steps_text(a) for a in answers}
     objects = [{"name": a.name, "label": a.spec.get("label", a.name), "kind": a.kind, "value": a.value,
                 "display": context["ans"][a.name], "round": a.digits, "tolerance": _tolerance(a),
-                "provenance": p, "steps": list(a.result.steps)} for a, p in zip(answers, provenances)]
+                "provenance": p, "steps": list(a.result.steps), "misconceptions": w}
+               for a, p, w in zip(answers, provenances, wrong)]
     return {
         "template": tpl.id, "title": tpl.title, "module": tpl.module, "module_title": tpl.module_title,
         "topic": tpl.topic, "topic_title": tpl.topic_title, "difficulty": tpl.difficulty,

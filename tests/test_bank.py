@@ -130,3 +130,92 @@ def test_every_engine_operation_has_a_template():
     from quizgen.engine import load_all
     used = {a["op"] for t in BANK for a in t.answers.values()}
     assert set(load_all()) - used == set()
+
+
+# ---- keys a student can trust ---------------------------------------------------------
+
+NUMERIC_KINDS = ("number", "vector", "matrix", "named", "point_set")
+NUMBER = r"-?\d+(?:\.\d+)?"
+
+
+def _numbers_of(value, kind):
+    """The numbers of a value, in display order."""
+    if kind == "named":
+        return [float(v) for v in value.values()]
+    if kind == "point_set":
+        return [float(v) for p in value for v in p["point"].values()]
+    if isinstance(value, list):
+        return [x for v in value for x in _numbers_of(v, "vector")]
+    return [float(value)]
+
+
+def _displayed_numbers(display, kind):
+    """Numbers a student reads in the displayed key (names and TeX commands left out)."""
+    import re
+    if kind == "named":
+        return [float(part.split("=")[-1]) for part in display.split(r",\quad")]
+    return [float(n) for n in re.findall(rf"(?<![\w^_{{]){NUMBER}", display.replace(r"\quad", " "))]
+
+
+def _accepted(x, value, tol):
+    """Inside the tolerance with room to spare: a response on the boundary is at the mercy of
+    the float comparison of whoever grades it (Moodle, the practice page)."""
+    limit = max(tol.get("abs", 0.0), tol.get("rel", 0.0) * abs(value))
+    return abs(x - value) < limit * (1 - 1e-6)
+
+
+def _correct_roundings(value, digits):
+    """Half-up, half-even and half-down roundings of the value at the asked decimals and finer."""
+    from decimal import ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+    exact = Decimal(repr(value))
+    return {float(exact.quantize(Decimal(1).scaleb(-d), rounding=mode))
+            for d in range(digits, digits + 4) for mode in (ROUND_HALF_UP, ROUND_HALF_EVEN, ROUND_HALF_DOWN)}
+
+
+@pytest.mark.parametrize("tpl", BANK, ids=lambda t: t.id)
+def test_displayed_key_and_every_correct_rounding_are_accepted(generated, tpl):
+    """The key a student reads is the value rounded half-up, and its tolerance accepts it
+    and every correct rounding of the value (a tolerance is never tighter than half a unit)."""
+    from decimal import ROUND_HALF_UP, Decimal
+    for q in generated[tpl.id]:
+        for a in q["answers"]:
+            if a["kind"] not in NUMERIC_KINDS:
+                continue
+            values, shown = _numbers_of(a["value"], a["kind"]), _displayed_numbers(a["display"], a["kind"])
+            assert len(values) == len(shown), (a["display"], a["value"])
+            for v, s in zip(values, shown):
+                half_up = float(Decimal(repr(v)).quantize(Decimal(1).scaleb(-a["round"]), rounding=ROUND_HALF_UP))
+                tie = abs(abs(v) * 10 ** a["round"] % 1 - 0.5) < 1e-6
+                assert s == half_up or tie and abs(s - v) <= 0.5 * 10 ** -a["round"] + 1e-9, (q["seed"], a["name"], v, s)
+                assert _accepted(s, v, a["tolerance"]), (q["seed"], a["name"], v, s, a["tolerance"])
+                for r in _correct_roundings(v, a["round"]):
+                    assert _accepted(r, v, a["tolerance"]), (q["seed"], a["name"], v, r, a["tolerance"])
+
+
+@pytest.mark.parametrize("tpl", BANK, ids=lambda t: t.id)
+def test_wrong_answers_are_wrong_for_every_part_and_plausible(generated, tpl):
+    """No distractor or misconception value is accepted as the key of any part of the
+    question, and none is absurdly far from the question's answers."""
+    for q in generated[tpl.id]:
+        keys = [a for a in q["answers"] if a["kind"] in NUMERIC_KINDS]
+        size = max([abs(v) for a in keys for v in _numbers_of(a["value"], a["kind"])] + [1.0])
+        for a in q["answers"]:
+            if a["kind"] not in NUMERIC_KINDS:
+                continue
+            for m in a["misconceptions"]:
+                wrong = _numbers_of(m["value"], a["kind"])
+                assert max(abs(w) for w in wrong) <= 100 * size, (q["seed"], m)
+                for k in keys:
+                    key = _numbers_of(k["value"], k["kind"])
+                    if len(key) == len(wrong):
+                        assert not all(_accepted(w, v, k["tolerance"]) for w, v in zip(wrong, key)), \
+                            (q["seed"], a["name"], m["name"], "equals the key of", k["name"])
+
+
+def test_nonzero_answers_never_display_as_zero(generated):
+    for t in BANK:
+        nonzero = {n for n, spec in t.answers.items() if spec.get("nonzero")}
+        for q in generated[t.id]:
+            for a in q["answers"]:
+                if a["name"] in nonzero:
+                    assert any(s != 0 for s in _displayed_numbers(a["display"], a["kind"])), (t.id, q["seed"])
