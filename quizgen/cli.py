@@ -249,12 +249,16 @@ def build(spec, roster, variants, fmt, out, pdf, jobs):
 
 
 @main.command()
-@click.argument("file", type=click.File("r", encoding="utf-8"))
-def solve(file):
+@click.argument("file", type=click.File("rb"))
+@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="Seconds allowed per request; a request that takes longer gets an error.")
+def solve(file, timeout):
     """Run answer-engine requests: a JSON list of {op, inputs}; '-' reads stdin.
 
     Prints the same list with "value" and "steps" added to each request; every
-    value is also checked by the independent numerical method.
+    value is also checked by the independent numerical method. A request that
+    cannot be answered gets "error" (which input, what is wrong) instead, the others
+    are still answered, and the exit code is 2.
 
     \b
     Example:
@@ -263,12 +267,31 @@ def solve(file):
     """
     from .solve import solve_requests
     name = getattr(file, "name", "<stdin>")
+    name = "<stdin>" if name in ("-", "<stdin>") else name
+    requests = _read_json(file.read(), name)
+    items, failed = solve_requests(requests, timeout)
+    click.echo(json.dumps(items, indent=2))
+    if failed:
+        click.echo(f"error: {failed} of {len(items)} request(s) could not be answered (see their \"error\")",
+                   err=True)
+        sys.exit(2)
+
+
+def _read_json(data: bytes, name: str):
+    """The parsed JSON of a requests file, or one clear QuizgenError."""
     try:
-        requests = json.load(file)
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise QuizgenError(f"not UTF-8 text (byte {exc.start})", file=name,
+                           fix="save the requests as UTF-8 JSON") from None
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise QuizgenError(f"not valid JSON: {exc.msg}", file=name, where=f"line {exc.lineno}, column {exc.colno}",
                            fix="give a JSON list of {\"op\": ..., \"inputs\": {...}} objects") from None
-    click.echo(json.dumps(solve_requests(requests, name), indent=2))
+    except RecursionError:
+        raise QuizgenError("the JSON is nested too deeply", file=name,
+                           fix="give a flat list of {\"op\": ..., \"inputs\": {...}} objects") from None
 
 
 if __name__ == "__main__":

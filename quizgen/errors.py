@@ -3,6 +3,17 @@
 from __future__ import annotations
 
 
+QUOTE_LIMIT = 120            # characters of user text quoted in a message
+
+
+def shorten(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters (an ellipsis and the length say it was cut)."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit - 1]}… ({len(text)} characters)"
+
+
 class QuizgenError(Exception):
     """Bad input from a user: one message naming the file, the place and the fix."""
 

@@ -167,16 +167,21 @@ def _newton_inverted(op, inputs, value):
 
 
 def _newton(inputs, step):
+    from .engine.optimise import compiled
     f, x = inputs["expression"], inputs["variable"]
-    d = diff(f, x)
-    xn = sp.N(inputs["start"] if not isinstance(inputs["start"], (list, dict)) else
-              (list(inputs["start"].values()) if isinstance(inputs["start"], dict) else inputs["start"])[0], 30)
+    both = compiled([f, diff(f, x)], [x])
+    start = inputs["start"]
+    start = (list(start.values()) if isinstance(start, dict) else list(start))[0] \
+        if isinstance(start, (list, dict)) else start
+    xn = sp.N(start, 30)
     for _ in range(int(inputs["steps"])):
-        fx, dx = f.subs(x, xn).evalf(30), d.subs(x, xn).evalf(30)
+        fx, dx = both(xn)
         if fx == 0 or dx == 0:
             raise Degenerate("division by zero")
         xn = step(xn, fx, dx)
-    return xn
+        if abs(xn) > 1e12:
+            raise Degenerate("diverges")
+    return sp.Float(str(xn), 30)
 
 
 @misconception("sigma_prime_as_sigma", ("backprop",),
@@ -418,14 +423,16 @@ def _cross_term_halved(op, inputs, value):
 
 
 def _newton_hessian(inputs, update):
+    from .engine.optimise import compiled
     f, xs = inputs["expression"], list(inputs["variables"])
     grad, hess = sp.Matrix([diff(f, v) for v in xs]), hessian(f, xs)
+    parts, m = compiled(list(grad) + list(hess), xs), len(xs)
     start = inputs["start"]
     start = [start[v] for v in xs] if isinstance(start, dict) else list(start)
     p = sp.Matrix([sp.N(v, 30) for v in start])
     for _ in range(int(inputs["steps"])):
-        sub = dict(zip(xs, p))
-        p = update(p, grad.subs(sub).evalf(30), hess.subs(sub).evalf(30))
+        values = [sp.Float(str(v), 30) for v in parts(*p)]
+        p = update(p, sp.Matrix(values[:m]), sp.Matrix(m, m, values[m:]))
         if any(abs(v) > 1e8 for v in p):
             raise Degenerate("diverges")
     return list(p)

@@ -26,7 +26,9 @@ def _perturb(value):
 
 @pytest.fixture(scope="module")
 def solved():
-    return solve_requests(copy.deepcopy(REQUESTS))
+    items, failed = solve_requests(copy.deepcopy(REQUESTS))
+    assert failed == 0, [i["error"] for i in items if "error" in i]
+    return items
 
 
 def test_solve_covers_every_operation(solved):

@@ -37,7 +37,7 @@ class Operation:
 
 OPERATIONS: dict[str, Operation] = {}
 STEP_DIGITS: ContextVar[int] = ContextVar("step_digits", default=4)   # decimals shown in worked steps
-_MODULES = ("calculus", "chain", "networks", "series", "optimise", "regression")
+_MODULES = ("calculus", "chain", "networks", "series", "optimise", "lagrange", "regression")
 
 
 def operation(name: str, *, kind: str, required: tuple[str, ...], optional: tuple[str, ...] = ()):
@@ -87,11 +87,51 @@ def exact_number(v: Any) -> sp.Expr:
     return v if isinstance(v, sp.Rational) else sp.nsimplify(v)
 
 
+_KINKS = (sp.sign, sp.Heaviside, sp.DiracDelta)     # what sympy's derivative of |u|, min, max leaves
+
+
 def at_point(expr: sp.Expr, at: dict | None) -> sp.Expr:
-    """Substitute the point ``at`` ({symbol: value}) and simplify numbers."""
+    """Substitute the point ``at`` ({symbol: value}) and simplify numbers.
+
+    A derivative with a kink at the point (``sign(u)``, ``Heaviside(u)`` with u = 0 there:
+    d|x|/dx at 0) is refused: one-sided derivatives differ, there is no derivative.
+    """
     if not at:
         return expr
-    return real_number(expr.subs(at))
+    value = real_number(expr.xreplace(at))
+    if any(k.args and k.args[0].xreplace(at) == 0 for k in expr.atoms(*_KINKS)):
+        _one_sided_agree(expr, at, value)
+    return value
+
+
+def _one_sided_agree(expr: sp.Expr, at: dict, value: sp.Expr) -> None:
+    """At a kink the derivative exists only when both sides have the same limit, and then
+    sympy's convention (sign(0) = 0) must give that limit."""
+    eps = sp.Float("1e-12", 40)
+    direction = [sp.Float(1 + 0.37 * i, 40) for i in range(len(at))]
+    sides = []
+    for s in (1, -1):
+        shifted = {k: v + s * eps * d for (k, v), d in zip(at.items(), direction)}
+        sides.append(complex(sp.N(expr.xreplace(shifted), 30)))
+    left, right = sides
+    scale = 1 + abs(left) + abs(right)
+    if abs(left - right) > 1e-6 * scale or abs(complex(sp.N(value, 30)) - (left + right) / 2) > 1e-6 * scale:
+        raise Degenerate(f"not differentiable at {point_text(at)}: the one-sided derivatives differ "
+                         f"({left.real:.6g} and {right.real:.6g})")
+
+
+def defined_at(f: sp.Expr, at: dict | None) -> None:
+    """Refuse a point where ``f`` itself has no real, finite value (d/dx log(x) at x = -1)."""
+    if not at:
+        return
+    try:
+        real_number(f.xreplace(at))
+    except Degenerate:
+        raise Degenerate(f"the function is not defined (real and finite) at {point_text(at)}") from None
+
+
+def point_text(at: dict) -> str:
+    return ", ".join(f"{k} = {v}" for k, v in at.items())
 
 
 def maybe_at(expr: sp.Expr, at: dict | None) -> sp.Expr:
@@ -102,6 +142,16 @@ def maybe_at(expr: sp.Expr, at: dict | None) -> sp.Expr:
 def tidy(expr: sp.Expr) -> sp.Expr:
     """A cheap clean-up of a symbolic answer (full simplify is far too slow per variant)."""
     return sp.factor_terms(expr) if expr.count_ops() < 40 else expr
+
+
+SHOWN = (3, 2)                    # iteration lines shown: the first and the last, when there are many
+
+
+def elided(lines: list[str], first: int = SHOWN[0], last: int = SHOWN[1], what: str = "steps") -> list[str]:
+    """The first and last of many step lines, with a line saying how many are left out."""
+    if len(lines) <= first + last + 1:
+        return lines
+    return lines[:first] + [rf"\vdots \quad \text{{({len(lines) - first - last} more {what})}}"] + lines[-last:]
 
 
 def point_tex(at: dict) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..errors import Degenerate
-from . import approx, tex, maybe_at, operation, point_tex, real_number, Result, tex_col
+from . import approx, defined_at, tex, maybe_at, operation, point_tex, real_number, Result, tex_col
 from .derivatives import diff, gradient as gradient_of, hessian as hessian_of
 
 
@@ -41,6 +41,7 @@ def derivative(inp):
     f, x, n, at = inp["expression"], inp["variable"], int(inp.get("order") or 1), inp.get("at")
     if n < 1:
         raise ValueError("order must be 1 or more")
+    defined_at(f, at)
     d = diff(f, *[x] * n)
     lhs = rf"\frac{{d^{{{n}}} f}}{{d {tex(x)}^{{{n}}}}}" if n > 1 else rf"\frac{{df}}{{d{tex(x)}}}"
     return _scalar_result(lhs, d, at)
@@ -58,6 +59,7 @@ def _scalar_result(lhs: str, d, at) -> Result:
 @operation("partial_derivative", kind="number", required=("expression", "variables"), optional=("at",))
 def partial_derivative(inp):
     f, seq, at = inp["expression"], list(inp["variables"]), inp.get("at")
+    defined_at(f, at)
     d = diff(f, *seq)
     denom = " ".join(rf"\partial {tex(v)}" for v in reversed(seq))
     num = r"\partial" + (f"^{{{len(seq)}}}" if len(seq) > 1 else "")
@@ -67,6 +69,7 @@ def partial_derivative(inp):
 @operation("gradient", kind="vector", required=("expression", "variables"), optional=("at",))
 def gradient(inp):
     f, xs, at = inp["expression"], list(inp["variables"]), inp.get("at")
+    defined_at(f, at)
     g = gradient_of(f, xs)
     steps = [rf"\nabla f = {tex_col(g)}"]
     value = [maybe_at(c, at) for c in g]
@@ -85,6 +88,8 @@ def _matrix_steps(symbol: str, rows, value, at) -> list[str]:
 @operation("jacobian", kind="matrix", required=("expressions", "variables"), optional=("at",))
 def jacobian(inp):
     fs, xs, at = list(inp["expressions"]), list(inp["variables"]), inp.get("at")
+    for f in fs:
+        defined_at(f, at)
     rows = [gradient_of(f, xs) for f in fs]
     value = [[maybe_at(c, at) for c in row] for row in rows]
     return Result(value, _matrix_steps("J", rows, value, at))
@@ -93,6 +98,7 @@ def jacobian(inp):
 @operation("hessian", kind="matrix", required=("expression", "variables"), optional=("at",))
 def hessian(inp):
     f, xs, at = inp["expression"], list(inp["variables"]), inp.get("at")
+    defined_at(f, at)
     rows = hessian_of(f, xs).tolist()
     value = [[maybe_at(c, at) for c in row] for row in rows]
     steps = _matrix_steps("H", rows, value, at)

@@ -80,9 +80,13 @@ def backprop_with(inp, activations: dict):
     if scale is None:
         raise ValueError(f"unknown cost {cost!r} (use squared_error or half_squared_error)")
     wrt = inp["wrt"]
-    layer, param = int(sp.N(wrt["layer"])), str(wrt["param"])
-    if not 1 <= layer <= len(layers) or param not in ("weights", "biases"):
-        raise ValueError("wrt needs layer 1..L and param 'weights' or 'biases'")
+    layer, param = sp.sympify(wrt["layer"]), str(wrt["param"])
+    if not (layer.is_integer and 1 <= layer <= len(layers)):
+        raise ValueError(f"wrt.layer must be one of 1..{len(layers)}, not {wrt['layer']}: layers are numbered "
+                         f"from 1 (W^(1) is the first layer's weights) to L = {len(layers)}, the output layer")
+    if param not in ("weights", "biases"):
+        raise ValueError(f"wrt.param must be 'weights' or 'biases', not {param!r}")
+    layer = int(layer)
     trace = _forward(layers, x)
     acts = [x] + [a for _, a in trace]
     a_L = acts[-1]

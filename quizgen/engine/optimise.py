@@ -1,22 +1,41 @@
-"""Optimisation: Newton-Raphson, gradient descent, Newton with the Hessian, Lagrange."""
+"""Optimisation: Newton-Raphson, gradient descent, Newton with the Hessian (Lagrange: ``lagrange``).
+
+Iterations run in mpmath at ``DPS`` digits on functions compiled once from the sympy
+derivatives (``lambdify`` of the engine's own expression trees, never of template
+text), so hundreds of steps cost milliseconds. An iteration *diverges* when an iterate
+is not finite, exceeds ``LIMIT``, or grows by a factor of at least 2 for ``GROWING``
+steps in a row up to a large size; a large ``f`` on the way is fine (Newton may travel
+far from a turning point and come back).
+"""
 
 from __future__ import annotations
 
+import mpmath as mp
 import sympy as sp
 
 from ..errors import Degenerate
-from . import approx, operation, real_number, Result, tex, to_float
+from . import approx, elided, operation, real_number, Result, tex
 from .derivatives import diff, gradient as gradient_of, hessian as hessian_of
 
 DPS = 30
-LIMIT = 1e8
+LIMIT = mp.mpf(10) ** 60          # an iterate beyond this has overflowed for any purpose
+GROWING = 5                       # steps of doubling in a row (and beyond 1e6) = growing without bound
+
+
+def _at_dps(fn):
+    """Run ``fn`` at ``DPS`` digits whatever mpmath's global precision is (results must not
+    depend on what else the process has imported or run)."""
+    import functools
+
+    @functools.wraps(fn)
+    def run(inp):
+        with mp.workdps(DPS):
+            return fn(inp)
+    return run
 
 
 def _float(x) -> sp.Float:
-    x = sp.N(real_number(x), DPS)
-    if abs(x) > LIMIT:
-        raise Degenerate("the iteration diverges")
-    return x
+    return sp.N(real_number(x), DPS)
 
 
 def _point(start, xs) -> list:
@@ -25,85 +44,126 @@ def _point(start, xs) -> list:
     return list(start) if isinstance(start, (list, tuple)) else [start]
 
 
+def compiled(exprs, xs):
+    """mpmath functions of ``xs`` for sympy ``exprs`` (a list), compiled once."""
+    fn = sp.lambdify(list(xs), list(exprs), modules="mpmath")
+
+    def call(*values):
+        with mp.workdps(DPS):
+            out = fn(*values)
+        return [_real(v) for v in out]
+    return call
+
+
+def _real(v):
+    v = mp.mpmathify(v)
+    if isinstance(v, mp.mpc):
+        if abs(v.imag) > mp.mpf(10) ** (-20) * max(1, abs(v.real)):
+            raise Degenerate("the iteration reaches a point where the function has no real value")
+        v = v.real
+    if not mp.isfinite(v):
+        raise Degenerate("the iteration reaches a point where the function is not finite")
+    return v
+
+
+class _Watch:
+    """Divergence detection over the sizes of successive iterates."""
+
+    def __init__(self, what: str):
+        self.what, self.sizes = what, []
+
+    def see(self, k: int, size) -> None:
+        if not mp.isfinite(size) or size > LIMIT:
+            raise Degenerate(f"{self.what} diverges: the iterates grow without bound (|x_{k}| > 1e60)")
+        self.sizes.append(size)
+        last = self.sizes[-(GROWING + 1):]
+        if len(last) == GROWING + 1 and last[-1] > 1e6 and all(b >= 2 * a for a, b in zip(last, last[1:])):
+            raise Degenerate(f"{self.what} diverges: the iterates grow without bound "
+                             f"(|x_{k}| = {mp.nstr(size, 3)}, doubling or more at each step)")
+
+
+def _sf(v) -> sp.Float:
+    return sp.Float(mp.nstr(v, DPS, strip_zeros=False), DPS)
+
+
 @operation("newton_raphson", kind="number", required=("expression", "variable", "start", "steps"))
+@_at_dps
 def newton_raphson(inp):
-    f, x, n = inp["expression"], inp["variable"], int(inp["steps"])
-    xn = _float(_point(inp["start"], [x])[0])
+    f, x, n = inp["expression"], inp["variable"], _count(inp["steps"])
     df = diff(f, x)
-    steps = [rf"f'({tex(x)}) = {tex(df)}", rf"x_0 = {approx(xn)}"]
-    for k in range(n):
-        fx, dfx = _float(f.subs(x, xn)), _float(df.subs(x, xn))
-        if abs(dfx) < 1e-9:
-            raise Degenerate("f'(x) = 0 during Newton-Raphson")
-        nxt = _float(xn - fx / dfx)
-        steps.append(rf"x_{{{k + 1}}} = x_{{{k}}} - \frac{{f(x_{{{k}}})}}{{f'(x_{{{k}}})}} = {approx(xn)} - "
-                     rf"\frac{{{approx(fx)}}}{{{approx(dfx)}}} = {approx(nxt)}")
-        xn = nxt
-    return Result(xn, steps)
+    both = compiled([f, df], [x])
+    xn = mp.mpf(str(_float(_point(inp["start"], [x])[0])))
+    watch, lines = _Watch("Newton-Raphson"), []
+    with mp.workdps(DPS):
+        for k in range(n):
+            fx, dfx = both(xn)
+            if dfx == 0:
+                raise Degenerate(f"f'(x_{k}) = 0 at x_{k} = {mp.nstr(xn, 6)}: the Newton step is undefined")
+            nxt = xn - fx / dfx
+            watch.see(k + 1, abs(nxt))
+            lines.append(rf"x_{{{k + 1}}} = x_{{{k}}} - \frac{{f(x_{{{k}}})}}{{f'(x_{{{k}}})}} = {approx(_sf(xn))} - "
+                         rf"\frac{{{approx(_sf(fx))}}}{{{approx(_sf(dfx))}}} = {approx(_sf(nxt))}")
+            xn = nxt
+    steps = [rf"f'({tex(x)}) = {tex(df)}", rf"x_0 = {approx(_float(_point(inp['start'], [x])[0]))}"]
+    return Result(_sf(xn), steps + elided(lines))
 
 
-def _vector(values) -> sp.Matrix:
-    return sp.Matrix([_float(v) for v in values])
+def _count(steps) -> int:
+    n = sp.sympify(steps)
+    if not (n.is_integer and n >= 0):
+        raise ValueError(f"steps must be a whole number of steps, not {steps}")
+    return int(n)
+
+
+def _rate(rate) -> mp.mpf:
+    value = mp.mpf(str(_float(rate)))
+    if value <= 0:
+        raise ValueError(f"the learning rate must be positive, not {mp.nstr(value, 6)}")
+    return value
 
 
 @operation("gradient_descent", kind="vector", required=("expression", "variables", "start", "learning_rate", "steps"))
+@_at_dps
 def gradient_descent(inp):
-    f, xs, n, rate = inp["expression"], list(inp["variables"]), int(inp["steps"]), inp["learning_rate"]
+    f, xs, n = inp["expression"], list(inp["variables"]), _count(inp["steps"])
     grad = gradient_of(f, xs)
-    p = _vector(_point(inp["start"], xs))
-    steps = [rf"\nabla f = {tex(grad)}", rf"\mathbf{{x}}_0 = {tex(list(p))}"]
-    for k in range(n):
-        g = _vector([gi.subs(dict(zip(xs, p))) for gi in grad])
-        p = _vector(p - _float(rate) * g)
-        steps.append(rf"\mathbf{{x}}_{{{k + 1}}} = \mathbf{{x}}_{{{k}}} - \gamma \nabla f(\mathbf{{x}}_{{{k}}}) = "
-                     rf"{approx(list(p))}")
-    return Result(list(p), steps)
+    g_at = compiled(grad, xs)
+    rate = mp.mpf(str(_float(inp["learning_rate"])))       # a negative rate is gradient ascent (a misconception)
+    p = [mp.mpf(str(_float(v))) for v in _point(inp["start"], xs)]
+    steps = [rf"\nabla f = {tex(grad)}", rf"\mathbf{{x}}_0 = {tex([_sf(v) for v in p])}"]
+    watch, lines = _Watch("gradient descent"), []
+    with mp.workdps(DPS):
+        for k in range(n):
+            g = g_at(*p)
+            p = [pi - rate * gi for pi, gi in zip(p, g)]
+            watch.see(k + 1, max(abs(v) for v in p))
+            lines.append(rf"\mathbf{{x}}_{{{k + 1}}} = \mathbf{{x}}_{{{k}}} - \gamma \nabla f(\mathbf{{x}}_{{{k}}}) = "
+                         rf"{approx([_sf(v) for v in p])}")
+    return Result([_sf(v) for v in p], steps + elided(lines))
 
 
 @operation("newton_optimise", kind="vector", required=("expression", "variables", "start", "steps"))
+@_at_dps
 def newton_optimise(inp):
-    f, xs, n = inp["expression"], list(inp["variables"]), int(inp["steps"])
+    f, xs, n = inp["expression"], list(inp["variables"]), _count(inp["steps"])
     grad = sp.Matrix(gradient_of(f, xs))
     hess = hessian_of(f, xs)
-    p = _vector(_point(inp["start"], xs))
-    steps = [rf"\nabla f = {tex(grad)},\quad H = {tex(hess)}", rf"\mathbf{{x}}_0 = {tex(list(p))}"]
-    for k in range(n):
-        sub = dict(zip(xs, p))
-        g, H = grad.subs(sub).evalf(DPS), hess.subs(sub).evalf(DPS)
-        if abs(H.det()) < 1e-9:
-            raise Degenerate("singular Hessian during Newton's method")
-        p = _vector(p - H.LUsolve(g))
-        steps.append(rf"\mathbf{{x}}_{{{k + 1}}} = \mathbf{{x}}_{{{k}}} - H^{{-1}}\nabla f(\mathbf{{x}}_{{{k}}}) = "
-                     rf"{approx(list(p))}")
-    return Result(list(p), steps)
-
-
-@operation("lagrange_critical_points", kind="point_set", required=("expression", "constraint", "variables"))
-def lagrange_critical_points(inp):
-    f, g, xs = inp["expression"], inp["constraint"], list(inp["variables"])
-    lam = sp.Symbol("lambda", real=True)
-    eqs = [diff(f, v) - lam * diff(g, v) for v in xs] + [g]
-    steps = [r"\nabla f = \lambda \nabla g:\quad " + r",\ ".join(rf"{tex(diff(f, v))} = \lambda ({tex(diff(g, v))})" for v in xs),
-             rf"{tex(g)} = 0"]
-    try:
-        sols = sp.solve(eqs, xs + [lam], dict=True)
-    except NotImplementedError:
-        raise Degenerate("sympy cannot solve the Lagrange system") from None
-    points = []
-    for s in sols:
-        if set(s) != set(xs + [lam]):
-            raise Degenerate("the Lagrange system has a continuum of solutions")
-        vals = {v: s[v] for v in xs}
-        try:
-            entry = {"point": {str(v): real_number(vals[v]) for v in xs},
-                     "multiplier": real_number(s[lam]), "value": real_number(f.subs(vals))}
-        except Degenerate:
-            continue          # complex solution: not a real critical point
-        points.append(entry)
-    if not points:
-        raise Degenerate("no real constrained critical point")
-    points.sort(key=lambda e: [to_float(e["point"][str(v)]) for v in xs])
-    for e in points:
-        pt = ", ".join(tex(e["point"][str(v)]) for v in xs)
-        steps.append(rf"({pt}),\ \lambda = {approx(e['multiplier'])},\ f = {approx(e['value'])}")
-    return Result(points, steps)
+    m = len(xs)
+    parts = compiled(list(grad) + list(hess), xs)
+    p = [mp.mpf(str(_float(v))) for v in _point(inp["start"], xs)]
+    steps = [rf"\nabla f = {tex(grad)},\quad H = {tex(hess)}", rf"\mathbf{{x}}_0 = {tex([_sf(v) for v in p])}"]
+    watch, lines = _Watch("Newton's method"), []
+    with mp.workdps(DPS):
+        for k in range(n):
+            values = parts(*p)
+            g, H = mp.matrix(values[:m]), mp.matrix(m, m)
+            for i in range(m):
+                for j in range(m):
+                    H[i, j] = values[m + i * m + j]
+            if abs(mp.det(H)) < mp.mpf("1e-9"):
+                raise Degenerate(f"singular Hessian at x_{k}: Newton's step is undefined")
+            p = list(mp.matrix(p) - mp.lu_solve(H, g))
+            watch.see(k + 1, max(abs(v) for v in p))
+            lines.append(rf"\mathbf{{x}}_{{{k + 1}}} = \mathbf{{x}}_{{{k}}} - H^{{-1}}\nabla f(\mathbf{{x}}_{{{k}}}) = "
+                         rf"{approx([_sf(v) for v in p])}")
+    return Result([_sf(v) for v in p], steps + elided(lines))

@@ -16,17 +16,25 @@ from ..errors import VerificationError
 
 CHECKS: dict[str, Callable[[dict], Any]] = {}
 SYMBOLIC: set[str] = set()          # operations whose value is an expression without `at`
+SEEDED: set[str] = set()            # checks that also take the engine's value, as extra starting points
 
 REL, ABS = 1e-6, 1e-8
 
 
-def check(name: str, *, symbolic: bool = False):
-    """Register ``fn(inputs) -> expected value`` as the independent check of op ``name``."""
+def check(name: str, *, symbolic: bool = False, seeded: bool = False):
+    """Register ``fn(inputs) -> expected value`` as the independent check of op ``name``.
+
+    ``seeded``: ``fn(inputs, value)`` also gets the engine's value, for searches (fits,
+    Lagrange points) that must be at least as complete as the engine: they start from it
+    too, and keep what their own method confirms from there.
+    """
 
     def deco(fn):
         CHECKS[name] = fn
         if symbolic:
             SYMBOLIC.add(name)
+        if seeded:
+            SEEDED.add(name)
         return fn
 
     return deco
@@ -51,11 +59,11 @@ def verify_answer(op: str, inputs: dict, value: Any) -> None:
 
     if op not in CHECKS:
         raise VerificationError(f"no independent check for operation {op!r}")
-    if op in SYMBOLIC and not inputs.get("at"):
+    if op in SYMBOLIC and (not inputs.get("at") or _has_text(value)):
         from .symbolic import verify_expression
         verify_expression(op, inputs, value)
         return
-    expected = CHECKS[op](inputs)
+    expected = CHECKS[op](inputs, value) if op in SEEDED else CHECKS[op](inputs)
     if not close(value, expected):
         raise VerificationError(f"{op}: engine gave {value!r}, independent check gave {_plain(expected)!r}")
 

@@ -47,7 +47,8 @@ def _difference_quotient(inp):
 @check("derivative", symbolic=True)
 def _derivative(inp):
     x = str(inp["variable"])
-    return partial(inp["expression"], [x], _point(inp, [x]), [int(inp.get("order") or 1)])
+    names = [x] + sorted(str(k) for k in inp["at"] if str(k) != x)      # the others are held constant
+    return partial(inp["expression"], names, _point(inp, names), [int(inp.get("order") or 1)] + [0] * (len(names) - 1))
 
 
 @check("partial_derivative", symbolic=True)
@@ -58,22 +59,28 @@ def _partial_derivative(inp):
     return partial(inp["expression"], names, _point(inp, names), [counts[v] for v in names])
 
 
+def _with_constants(inp):
+    """Differentiation variables first, then the other names the point fixes (constants)."""
+    xs = _vars(inp)
+    return xs, xs + sorted(str(k) for k in inp["at"] if str(k) not in xs)
+
+
 @check("gradient", symbolic=True)
 def _gradient(inp):
-    xs = _vars(inp)
-    return num_gradient(inp["expression"], xs, _point(inp, xs))
+    xs, names = _with_constants(inp)
+    return num_gradient(inp["expression"], names, _point(inp, names))[:len(xs)]
 
 
 @check("jacobian", symbolic=True)
 def _jacobian(inp):
-    xs = _vars(inp)
-    return [num_gradient(e, xs, _point(inp, xs)) for e in inp["expressions"]]
+    xs, names = _with_constants(inp)
+    return [num_gradient(e, names, _point(inp, names))[:len(xs)] for e in inp["expressions"]]
 
 
 @check("hessian", symbolic=True)
 def _hessian(inp):
-    xs = _vars(inp)
-    return num_hessian(inp["expression"], xs, _point(inp, xs))
+    xs, names = _with_constants(inp)
+    return [row[:len(xs)] for row in num_hessian(inp["expression"], names, _point(inp, names))[:len(xs)]]
 
 
 @check("chain_rule", symbolic=True)
@@ -205,10 +212,12 @@ def _newton_optimise(inp):
     return list(p)
 
 
-@check("lagrange_critical_points")
-def _lagrange(inp):
+@check("lagrange_critical_points", seeded=True)
+def _lagrange(inp, value=None):
     """All real solutions of grad f = lambda grad g, g = 0: a vectorised multi-start Newton
-    search in float64 (complex-step gradients), each root then polished with mpmath."""
+    search in float64 (complex-step gradients) from a grid and from the engine's points,
+    each root then polished with mpmath (finite-difference derivatives). A point the engine
+    gives counts only when this search, started there, converges back to it."""
     xs = _vars(inp)
     f, g = inp["expression"], inp["constraint"]
 
@@ -217,8 +226,10 @@ def _lagrange(inp):
         gf, gg = num_gradient(f, xs, pt), num_gradient(g, xs, pt)
         return [a - lam * b for a, b in zip(gf, gg)] + [evaluate(g, dict(zip(xs, pt)))]
 
+    seeds = [[float(p["point"][x]) for x in xs] + [float(p["multiplier"])] for p in (value or [])
+             if isinstance(p, dict) and "point" in p]
     found = []
-    for guess in _lagrange_guesses(f, g, xs):
+    for guess in _lagrange_guesses(f, g, xs, seeds):
         try:
             sol = mp.findroot(system, [mp.mpf(float(v)) for v in guess], tol=1e-24, maxsteps=20)
         except (ValueError, ZeroDivisionError, OverflowError, TypeError):
@@ -228,21 +239,37 @@ def _lagrange(inp):
             continue
         if not any(close(sol, other, 1e-6, 1e-6) for other in found):
             found.append(sol)
-    found.sort(key=lambda s: [float(v) for v in s])
+    found = _in_order_of(found, seeds)
     return [{"point": dict(zip(xs, s[:-1])), "multiplier": s[-1],
              "value": evaluate(f, dict(zip(xs, s[:-1])))} for s in found]
 
 
-STARTS = (-2.7, -1.1, -0.35, 0.45, 1.3, 2.9)
+def _in_order_of(found: list, seeds: list) -> list:
+    """The points found, those matching the engine's points first and in its order (a
+    point set has no order), then the rest sorted."""
+    ordered, rest = [], list(found)
+    for seed in seeds:
+        match = next((s for s in rest if close([float(v) for v in s], seed, 1e-6, 1e-6)), None)
+        if match is not None:
+            ordered.append(match)
+            rest.remove(match)
+    return ordered + sorted(rest, key=lambda s: [float(v) for v in s])
 
 
-def _lagrange_guesses(f: str, g: str, xs: list[str]) -> list[np.ndarray]:
-    """Distinct float64 roots of the Lagrange system from a grid of starting points."""
+STARTS = (-2.7, -1.9, -1.1, -0.35, 0.15, 0.45, 1.3, 2.1, 2.9)
+LAMBDAS = (-1.7, -0.4, 0.8, 2.3)
+
+
+def _lagrange_guesses(f: str, g: str, xs: list[str], seeds: list | None = None) -> list[np.ndarray]:
+    """Distinct float64 roots of the Lagrange system from a grid of starting points (and seeds)."""
     fn, gn = compile_text(f, "numpy"), compile_text(g, "numpy")
     n = len(xs)
-    grid = np.array(list(product(STARTS, repeat=n)), dtype=float)
-    lams = np.array([-1.7, 0.8])
+    starts = STARTS if n <= 2 else STARTS[::2]
+    grid = np.array(list(product(starts, repeat=n)), dtype=float)
+    lams = np.array(LAMBDAS)
     V = np.column_stack([np.repeat(grid, len(lams), axis=0), np.tile(lams, len(grid))])   # (m, n+1)
+    if seeds:
+        V = np.vstack([np.array(seeds, dtype=float), V])
 
     def grad(fun, P):
         h = 1e-30
@@ -267,7 +294,8 @@ def _lagrange_guesses(f: str, g: str, xs: list[str]) -> list[np.ndarray]:
         for k in range(n + 1):
             e = np.zeros(n + 1)
             e[k] = 1e-6
-            J[:, :, k] = (F(V + e) - F(V - e)) / 2e-6
+            with np.errstate(all="ignore"):
+                J[:, :, k] = (F(V + e) - F(V - e)) / 2e-6
         with np.errstate(all="ignore"):
             ok = np.isfinite(J).all(axis=(1, 2)) & (np.abs(np.linalg.det(np.where(np.isfinite(J), J, 0))) > 1e-12)
         step = np.zeros_like(V)
@@ -325,38 +353,77 @@ def _chi2_fn(inp, names):
     return chi2
 
 
-@check("least_squares")
-def _least_squares(inp):
+@check("least_squares", seeded=True)
+def _least_squares(inp, value=None):
     names = [str(n) for n in inp["parameters"]]
     x, y, s = _data(inp)
-    fn = compile_text(inp["model"])
+    fn = compile_text(inp["model"], "numpy")
 
     def model(p):
-        return np.array([float(fn({**dict(zip(names, p)), "x": mp.mpf(float(xi))})) for xi in x])
+        with np.errstate(all="ignore"):
+            return np.broadcast_to(np.asarray(fn({**dict(zip(names, p)), "x": x}), dtype=float), x.shape)
 
     base = model([0.0] * len(names))
     A = np.column_stack([model([float(i == j) for j in range(len(names))]) - base
                          for i in range(len(names))])
     probe = np.linspace(0.3, 1.7, len(names))
-    if np.allclose(A @ probe + base, model(list(probe)), rtol=1e-9, atol=1e-9):   # linear in p
-        p, *_ = np.linalg.lstsq(A / s[:, None], (y - base) / s, rcond=None)
+    if np.all(np.isfinite(A)) and np.allclose(A @ probe + base, model(list(probe)), rtol=1e-9, atol=1e-9):
+        p, *_ = np.linalg.lstsq(A / s[:, None], (y - base) / s, rcond=None)       # linear in p
         return dict(zip(names, p))
-    return _nonlinear_minimum(inp, names)
-
-
-def _nonlinear_minimum(inp, names):
-    """For a model nonlinear in its parameters: find where the numeric gradient of chi^2 vanishes."""
-    chi2 = _chi2_fn(inp, names)
     start = inp.get("start") or {}
-    p0 = [_n(start.get(n, 1)) for n in names]
-    grad = lambda *p: [mp.diff(chi2, list(p), tuple(int(i == j) for j in range(len(p))))  # noqa: E731
-                       for i in range(len(p))] if len(p) > 1 else [mp.diff(chi2, p[0])]
-    try:
-        sol = mp.findroot(grad, p0, tol=1e-18, maxsteps=100)
-    except (ValueError, ZeroDivisionError) as exc:
-        raise VerificationError(f"least_squares: numeric minimisation failed: {exc}") from None
-    sol = list(sol) if len(names) > 1 else [sol]
-    return dict(zip(names, sol))
+    seeds = [[float(_n(start.get(n, 1))) for n in names]]
+    if isinstance(value, dict) and set(value) == set(names):
+        seeds.insert(0, [float(value[n]) for n in names])
+    return dict(zip(names, _nonlinear_minimum(model, x, y, s, seeds)))
+
+
+def _nonlinear_minimum(model, x, y, s, seeds) -> list[float]:
+    """The lowest chi-squared minimum reached from the seeds (and rescaled copies of the
+    last one) by damped Gauss-Newton with a finite-difference Jacobian."""
+    def residuals(p):
+        return (y - model(p)) / s
+
+    best, best_chi2 = None, np.inf
+    starts = [np.array(p, dtype=float) for p in seeds] + [np.array(seeds[-1], dtype=float) * f for f in (0.5, 2.0)]
+    for p in starts:
+        p = _gauss_newton_fd(residuals, p)
+        if p is not None:
+            r = residuals(p)
+            if float(r @ r) < best_chi2 * (1 - 1e-9):
+                best, best_chi2 = p, float(r @ r)
+    if best is None:
+        raise VerificationError("least_squares: the independent fit did not converge from any start")
+    return list(best)
+
+
+def _gauss_newton_fd(residuals, p):
+    """Levenberg-damped Gauss-Newton on ``residuals(p)``; None when it cannot proceed."""
+    lam, r = 1e-3, residuals(p)
+    if not np.all(np.isfinite(r)):
+        return None
+    c = float(r @ r)
+    for _ in range(400):
+        h = 1e-7 * (1 + np.abs(p))
+        J = np.column_stack([(residuals(p - h[i] * e) - residuals(p + h[i] * e)) / (2 * h[i])
+                             for i, e in enumerate(np.eye(len(p)))])
+        if not np.all(np.isfinite(J)):
+            return None
+        JtJ, g = J.T @ J, J.T @ r
+        try:
+            dp = np.linalg.solve(JtJ + lam * np.diag(np.diag(JtJ) + 1e-12), g)
+        except np.linalg.LinAlgError:
+            return None
+        trial_r = residuals(p + dp)
+        trial = float(trial_r @ trial_r) if np.all(np.isfinite(trial_r)) else np.inf
+        if trial <= c:
+            p, r, c, lam = p + dp, trial_r, trial, max(lam / 10, 1e-12)
+            if np.max(np.abs(dp)) < 1e-12 * (1 + np.max(np.abs(p))):
+                return p
+        else:
+            lam *= 10
+            if lam > 1e12:
+                return p
+    return p
 
 
 @check("fit_gradient_descent")

@@ -1,0 +1,74 @@
+"""Time budgets: stop a computation that runs too long, with a clear exception.
+
+``with time_budget(2.0, "the symbolic solve"): ...`` raises :class:`OutOfTime` inside the
+block once 2 s have passed. Budgets nest (the earliest deadline fires first, and only
+the budget that expired raises). The clock is a POSIX interval timer (SIGALRM), so it
+works in the main thread of a process (the CLI, and each worker of ``--jobs``); elsewhere
+the block simply runs without a limit. Python checks for the signal between bytecodes,
+so a single long C call (a huge integer power) is not interrupted: the input limits in
+``quizgen.limits`` keep those out.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from contextlib import contextmanager
+
+
+class OutOfTime(BaseException):
+    """A time budget ran out. A BaseException, so that library code catching
+    ``Exception`` (sympy does) cannot swallow it."""
+
+    def __init__(self, what: str, seconds: float, token: object = None):
+        self.what, self.seconds, self.token = what, seconds, token
+        super().__init__(f"{what} took longer than {seconds:g} s")
+
+
+_stack: list[list] = []          # [deadline, what, seconds, token] of the open budgets
+
+
+def _usable() -> bool:
+    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+
+def _arm() -> None:
+    if not _stack:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        return
+    remaining = min(b[0] for b in _stack) - time.monotonic()
+    signal.setitimer(signal.ITIMER_REAL, max(remaining, 1e-4))
+
+
+def _fire(signum, frame) -> None:
+    now = time.monotonic()
+    expired = [b for b in _stack if b[0] <= now + 1e-4]
+    if not expired:
+        _arm()
+        return
+    first = min(expired, key=lambda b: b[0])
+    raise OutOfTime(first[1], first[2], first[3])
+
+
+@contextmanager
+def time_budget(seconds: float | None, what: str = "the computation"):
+    """Run the block with at most ``seconds`` of wall time (None or <= 0: no limit).
+
+    Yields a token; ``OutOfTime.token`` is it when this budget (not an outer one) ran out.
+    """
+    token = object()
+    if not seconds or seconds <= 0 or not _usable():
+        yield token
+        return
+    entry = [time.monotonic() + seconds, what, seconds, token]
+    previous = signal.signal(signal.SIGALRM, _fire) if not _stack else None
+    _stack.append(entry)
+    _arm()
+    try:
+        yield token
+    finally:
+        _stack.remove(entry)
+        _arm()
+        if previous is not None:
+            signal.signal(signal.SIGALRM, previous)

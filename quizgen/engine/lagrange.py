@@ -1,0 +1,225 @@
+"""Lagrange multipliers: every real critical point of f on the constraint g = 0.
+
+First ``sympy.solve`` on grad f = lambda grad g, g = 0, within a time budget. When it
+gives up or runs out of time (exp of a quadratic, cosh, an off-centre ellipse ...), a
+numerical method of the engine's own finds the points:
+
+* two variables: lambda is eliminated, the points are where the constraint curve g = 0
+  meets the curve where the gradients are parallel, h = (f_x g_y - f_y g_x) / (|grad f| |grad g|) = 0.
+  Both are sampled on grids over nested boxes; every grid cell where g and h both change
+  sign is polished by Newton's method with the exact Jacobian, at 30 digits;
+* more variables: deflated Newton on the full system from a Halton set of starts.
+
+The steps say which method was used. A point is kept only when the polished residual
+is tiny; the independent check searches on its own (multi-start, finite differences).
+"""
+
+from __future__ import annotations
+
+import mpmath as mp
+import numpy as np
+import sympy as sp
+
+from ..budget import OutOfTime, time_budget
+from ..errors import Degenerate
+from . import approx, operation, real_number, Result, tex, to_float
+from .derivatives import diff
+
+SOLVE_SECONDS = 2.0                 # time budget of sympy.solve before the numerical method
+BOXES = (2.5, 10.0, 50.0)           # half-widths of the nested search boxes
+GRID = 401                          # points per side of each box
+STARTS = 400                        # Halton starts for three or more variables
+DPS = 30
+
+
+@operation("lagrange_critical_points", kind="point_set", required=("expression", "constraint", "variables"))
+def lagrange_critical_points(inp):
+    f, g, xs = inp["expression"], inp["constraint"], list(inp["variables"])
+    lam = sp.Symbol("lambda", real=True)
+    eqs = [diff(f, v) - lam * diff(g, v) for v in xs] + [g]
+    steps = [r"\nabla f = \lambda \nabla g:\quad " + r",\ ".join(
+        rf"{tex(diff(f, v))} = \lambda ({tex(diff(g, v))})" for v in xs), rf"{tex(g)} = 0"]
+    points = _symbolic(eqs, xs, lam, f)
+    if points is None:
+        points, how = _numerical(f, g, xs)
+        steps.append(rf"\text{{{how}}}")
+    if not points:
+        raise Degenerate("no real constrained critical point")
+    points.sort(key=lambda e: [round(to_float(e["point"][str(v)]), 9) for v in xs])
+    for e in points:
+        pt = ", ".join(tex(e["point"][str(v)]) for v in xs)
+        steps.append(rf"({pt}),\ \lambda = {approx(e['multiplier'])},\ f = {approx(e['value'])}")
+    return Result(points, steps)
+
+
+def _symbolic(eqs, xs, lam, f) -> list[dict] | None:
+    """The real solutions from sympy.solve, or None when it cannot solve in time."""
+    try:
+        with time_budget(SOLVE_SECONDS, "sympy.solve") as token:
+            sols = sp.solve(eqs, xs + [lam], dict=True)
+    except NotImplementedError:
+        return None
+    except OutOfTime as exc:
+        if exc.token is not token:
+            raise
+        return None
+    points = []
+    for s in sols:
+        if set(s) != set(xs + [lam]):
+            raise Degenerate("the Lagrange system has a continuum of solutions")
+        vals = {v: s[v] for v in xs}
+        try:
+            points.append({"point": {str(v): real_number(vals[v]) for v in xs},
+                           "multiplier": real_number(s[lam]), "value": real_number(f.subs(vals))})
+        except Degenerate:
+            continue          # complex solution: not a real critical point
+    return points
+
+
+# ---- the numerical method ------------------------------------------------------------
+
+def _numerical(f, g, xs) -> tuple[list[dict], str]:
+    if len(xs) == 2:
+        roots = _curve_intersections(f, g, xs)
+        how = (f"sympy could not solve the system in {SOLVE_SECONDS:g} s; points found numerically where "
+               f"g = 0 meets the curve of parallel gradients (|x|, |y| <= {BOXES[-1]:g}), refined by Newton's method")
+    else:
+        roots = _deflated_newton(f, g, xs)
+        how = (f"sympy could not solve the system in {SOLVE_SECONDS:g} s; points found numerically by "
+               f"deflated Newton's method from {STARTS} starts")
+    points = [_entry(f, g, xs, r) for r in roots]
+    return [p for p in points if p is not None], how
+
+
+def _np(expr, xs):
+    fn = sp.lambdify(xs, expr, modules="numpy")
+
+    def call(*arrays):
+        with np.errstate(all="ignore"):
+            return np.broadcast_to(np.asarray(fn(*arrays), dtype=float), np.shape(arrays[0]))
+    return call
+
+
+def _curve_intersections(f, g, xs) -> list[list]:
+    """Roots of (g, h) from sign changes on nested grids, polished at 30 digits."""
+    fx, fy, gx, gy = (diff(e, v) for e in (f, g) for v in xs)
+    h = (fx * gy - fy * gx) / (sp.sqrt(fx ** 2 + fy ** 2) * sp.sqrt(gx ** 2 + gy ** 2))
+    gn, hn = _np(g, xs), _np(h, xs)
+    system = [g, fx * gy - fy * gx]
+    roots: list[list] = []
+    for box in BOXES:
+        t = np.linspace(-box, box, GRID)
+        X, Y = np.meshgrid(t, t)
+        G, H = gn(X, Y), hn(X, Y)
+        cell = 2 * box / (GRID - 1)
+        for i, j in zip(*np.nonzero(_changes(G) & _changes(H))):
+            start = [float(X[i, j] + X[i, j + 1]) / 2, float(Y[i, j] + Y[i + 1, j]) / 2]
+            if any(max(abs(float(r[0]) - start[0]), abs(float(r[1]) - start[1])) < 3 * cell for r in roots):
+                continue
+            root = _polish(system, xs, start)
+            if root is not None and not any(_same(root, r) for r in roots):
+                roots.append(root)
+    return roots
+
+
+def _changes(A: np.ndarray) -> np.ndarray:
+    """Cells (i, j)..(i+1, j+1) of a grid where the finite values of A change sign."""
+    corners = np.stack([A[:-1, :-1], A[1:, :-1], A[:-1, 1:], A[1:, 1:]])
+    finite = np.isfinite(corners).all(axis=0)
+    with np.errstate(invalid="ignore"):
+        return finite & (corners.min(axis=0) <= 0) & (corners.max(axis=0) >= 0)
+
+
+def _polish(system, xs, start) -> list | None:
+    """Newton's method with the exact Jacobian at 30 digits; None when it does not converge."""
+    F = sp.lambdify(xs, system, modules="mpmath")
+    J = sp.lambdify(xs, [[diff(e, v) for v in xs] for e in system], modules="mpmath")
+    with mp.workdps(DPS):
+        try:
+            root = mp.findroot(lambda *v: F(*v), [mp.mpf(s) for s in start],
+                               J=lambda *v: J(*v), tol=mp.mpf(10) ** -25, maxsteps=50)
+        except (ValueError, ZeroDivisionError, OverflowError, TypeError):
+            return None
+        root = [mp.re(v) for v in (root if len(start) > 1 else [root])]
+        if max(abs(mp.mpmathify(r)) for r in F(*root)) > mp.mpf(10) ** -20:
+            return None
+    return root
+
+
+def _same(a, b) -> bool:
+    return max(abs(p - q) for p, q in zip(a, b)) < 1e-8 * (1 + max(abs(p) for p in a))
+
+
+def _deflated_newton(f, g, xs) -> list[list]:
+    """Roots of the full system (x, lambda) from Halton starts in float64, each found root
+    deflated (divided out) so that later runs converge to new ones; then polished at 30 digits."""
+    lam = sp.Symbol("lambda", real=True)
+    unknowns = xs + [lam]
+    system = [diff(f, v) - lam * diff(g, v) for v in xs] + [g]
+    jac = [[diff(e, v) for v in unknowns] for e in system]
+    F, J = sp.lambdify(unknowns, system, modules="numpy"), sp.lambdify(unknowns, jac, modules="numpy")
+    found: list[np.ndarray] = []
+    for start in _halton(STARTS, len(unknowns)):
+        root = _deflated_run(F, J, np.array([4.0 * s - 2.0 for s in start]), found)
+        if root is not None and not any(np.allclose(root, r, rtol=1e-7, atol=1e-7) for r in found):
+            found.append(root)
+    roots: list[list] = []
+    for r in found:
+        polished = _polish(system, unknowns, [float(v) for v in r])
+        if polished is not None and not any(_same(polished, q) for q in roots):
+            roots.append(polished)
+    return [r[:-1] for r in roots]
+
+
+def _deflated_run(F, J, v: np.ndarray, roots: list[np.ndarray]) -> np.ndarray | None:
+    """Newton's method on m(v) F(v), m = prod 1/|v - r|^2 over the known roots r."""
+    with np.errstate(all="ignore"):
+        for _ in range(60):
+            Fv = np.asarray(F(*v), dtype=float)
+            Jv = np.asarray(J(*v), dtype=float)
+            grad_log_m = np.zeros_like(v)
+            for r in roots:
+                d = v - r
+                grad_log_m -= 2 * d / d.dot(d)
+            A = Jv + np.outer(Fv, grad_log_m)       # (m F)' / m = J + F (grad log m)^T
+            if not (np.isfinite(A).all() and np.isfinite(Fv).all()):
+                return None
+            try:
+                step = np.linalg.solve(A, -Fv)
+            except np.linalg.LinAlgError:
+                return None
+            v = v + step
+            if np.linalg.norm(step) < 1e-13 * (1 + np.linalg.norm(v)):
+                break
+            if np.linalg.norm(v) > 1e6:
+                return None
+        Fv = np.asarray(F(*v), dtype=float)
+    return v if np.isfinite(Fv).all() and np.abs(Fv).max() < 1e-9 else None
+
+
+def _halton(n: int, dim: int) -> list[list[float]]:
+    primes = [2, 3, 5, 7, 11, 13, 17, 19][:dim]
+
+    def radical(k, base):
+        out, f = 0.0, 1.0 / base
+        while k:
+            out += f * (k % base)
+            k //= base
+            f /= base
+        return out
+    return [[radical(k, p) for p in primes] for k in range(1, n + 1)]
+
+
+def _entry(f, g, xs, root) -> dict | None:
+    """A point with its multiplier (from the larger component of grad g) and value."""
+    at = {v: sp.Float(mp.nstr(r, DPS), DPS) if abs(r) > 1e-20 else sp.Integer(0) for v, r in zip(xs, root)}
+    grad_f = [diff(f, v).xreplace(at).evalf(DPS) for v in xs]
+    grad_g = [diff(g, v).xreplace(at).evalf(DPS) for v in xs]
+    k = max(range(len(xs)), key=lambda i: abs(grad_g[i]))
+    if abs(grad_g[k]) < 1e-12:
+        return None                   # grad g = 0: the constraint is singular there
+    try:
+        return {"point": {str(v): real_number(at[v]) for v in xs},
+                "multiplier": real_number(grad_f[k] / grad_g[k]), "value": real_number(f.xreplace(at).evalf(DPS))}
+    except Degenerate:
+        return None
