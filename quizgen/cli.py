@@ -123,7 +123,7 @@ def validate(paths, samples, seed):
 @click.option("--count", default=1, show_default=True, type=click.IntRange(1, 100000), help="Variants per template.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the whole run.")
 @click.option("--format", "fmt", default="json", show_default=True,
-              help="Output format(s), comma-separated: json, html, latex, moodle.")
+              help="Output format(s), comma-separated: json, html, latex, moodle, practice.")
 @click.option("--out", default="output", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--name", default="quizgen", show_default=True, help="File name stem of the outputs.")
 @click.option("--title", default="Practice set", show_default=True, help="Title printed on worksheets.")
@@ -292,6 +292,42 @@ def _read_json(data: bytes, name: str):
     except RecursionError:
         raise QuizgenError("the JSON is nested too deeply", file=name,
                            fix="give a flat list of {\"op\": ..., \"inputs\": {...}} objects") from None
+
+
+@main.command()
+@click.option("--module", "modules", multiple=True, help="Select templates of this module (repeatable).")
+@click.option("--topic", "topics", multiple=True, help="Select templates of this topic (repeatable).")
+@click.option("--template", "ids", multiple=True, help="Select this template id (repeatable).")
+@click.option("--all", "all_", is_flag=True, help="Select every template of the bank.")
+@click.option("--bank", type=click.Path(exists=True), multiple=True, help="Template files/folders instead of the built-in bank.")
+@click.option("--count", default=20, show_default=True, type=click.IntRange(1, 1000),
+              help="Variants per template in the page's pool (\"New variant\" cycles through them).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the whole run.")
+@click.option("--out", default="output", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--name", default="quizgen", show_default=True, help="File name stem: NAME-practice-check.html.")
+@click.option("--title", default="Practice set", show_default=True, help="Title of the page.")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+@click.pass_context
+def practice(ctx, modules, topics, ids, all_, bank, count, seed, out, name, title, jobs):
+    """Write one offline practice page that checks typed answers.
+
+    The page (OUT/NAME-practice-check.html) holds COUNT variants of each selected
+    template, reads typed maths (2x, x(1+x), sin^2 x, e^x, ln x, x**2), checks numbers
+    within the key's tolerance and expressions by equivalence, names the misconception
+    behind a typical wrong answer, and shows hints and worked solutions. It makes no
+    network request: send it by email, put it on a USB stick or in the LMS file area.
+
+    \b
+    Examples:
+      quizgen practice --module multivariate-calculus
+      quizgen practice --template jacobian-at-point --template hessian-at-point --count 30
+    """
+    if not (all_ or modules or topics or ids):
+        raise QuizgenError("no templates selected", where="quizgen practice",
+                           fix="add --all, or --module / --topic / --template (see quizgen list)")
+    ctx.invoke(generate, modules=modules, topics=topics, ids=ids, all_=all_, bank=bank, count=count,
+               seed=seed, fmt="practice", out=out, name=name, title=title, pdf=False,
+               moodle_form="auto", jobs=jobs)
 
 
 if __name__ == "__main__":

@@ -53,6 +53,7 @@ _MODULES = {
     "html": "html",
     "latex": "latex",
     "moodle": "moodle",
+    "practice": "practice",
 }
 
 
@@ -80,7 +81,7 @@ def get(name: str) -> Exporter:
 
 
 # the figure format each exporter embeds (drawn ahead in parallel when jobs > 1)
-FIGURE_FORMATS = {"html": "svg", "latex": "pdf", "moodle": "png"}
+FIGURE_FORMATS = {"html": "svg", "latex": "pdf", "moodle": "png", "practice": "svg"}
 
 
 def export(formats: list[str], quizset: QuizSet, out_dir: Path, jobs: int = 1) -> list[Path]:
