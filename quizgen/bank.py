@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from . import engine
-from .errors import QuizgenError
+from . import engine, limits
+from .errors import QuizgenError, shorten
 from .exprs import CONSTANTS, ExprError, FAMILIES, FUNCTIONS, names_in, parse_tree
 from .inputs import NAME_KEYS, POINT_KEYS
 from .paths import bank_dir
@@ -78,6 +78,9 @@ def _check_semantics(tpl: Template) -> None:
     known = set(tpl.variables) | set(CONSTANTS)
     families = set()
     for name, spec in tpl.parameters.items():
+        problem = limits.parameter_problem(spec)
+        if problem:
+            raise tpl.error(["parameters", name, *problem[0]], problem[1], problem[2])
         if name in tpl.variables:
             raise tpl.error(["parameters", name], f"{name!r} is both a parameter and a variable",
                             "rename the parameter")
@@ -98,6 +101,8 @@ def _check_semantics(tpl: Template) -> None:
         _check_expr(tpl, ["constraints", i], text, known, families)
     for name, spec in tpl.answers.items():
         _check_answer(tpl, name, spec, known, families)
+    if tpl.data.get("figure"):
+        _check_figure(tpl, tpl.data["figure"], known, families)
     mc = tpl.data.get("multiple_choice")
     if mc and mc.get("answer", next(iter(tpl.answers))) not in tpl.answers:
         raise tpl.error(["multiple_choice", "answer"], f"no answer named {mc['answer']!r}",
@@ -110,6 +115,45 @@ def _check_semantics(tpl: Template) -> None:
                                 f"use one of: {', '.join(sorted(MISCONCEPTIONS))}")
 
 
+FIGURE_MATHS = ("expression", "at", "about", "start", "learning_rate", "h")
+FIGURE_STEPS = 50                  # iterates a figure may draw
+
+
+def _check_figure(tpl: Template, spec: dict, known: set, families: set) -> None:
+    """Names, counts and ranges of a figure, checked before any variant is drawn."""
+    path = ["figure"]
+    if "data" in spec and "dataset" not in tpl.parameters.get(spec["data"], {}):
+        raise tpl.error(path + ["data"], f"{shorten(str(spec['data']))!r} is not a dataset parameter",
+                        "name a parameter declared with dataset:")
+    if "fit" in spec and spec["fit"] not in tpl.answers:
+        raise tpl.error(path + ["fit"], f"no answer named {shorten(str(spec['fit']))!r}",
+                        f"use one of: {', '.join(tpl.answers)}")
+    scope = known | set(tpl.variables)
+    if "fit" in spec:
+        scope |= set(_model_names(tpl.answers[spec["fit"]])) | {"x"}
+    for key in FIGURE_MATHS + ("model",):
+        if key in spec:
+            for sub, text in _strings(spec[key], [key]):
+                _check_expr(tpl, path + sub, text, scope, families)
+    try:
+        if "steps" in spec:
+            limits.check_count("steps", spec["steps"], FIGURE_STEPS)
+        for order in spec.get("orders") or []:
+            limits.check_count("orders", order, limits.MAX_ORDER, 0)
+    except limits.LimitError as exc:
+        raise tpl.error(path + [("steps" if "steps" in str(exc) else "orders")], str(exc), exc.fix) from None
+    if "range" in spec:
+        r = spec["range"]
+        if not (isinstance(r, list) and len(r) == 2):
+            raise tpl.error(path + ["range"], f"range must be [low, high], not {shorten(str(r))}",
+                            "e.g. range: [-3, 3] or [x0 - 1, x0 + 1]")
+        for i, end in enumerate(r):
+            _check_expr(tpl, path + ["range", i], end, scope, families)
+        if all(isinstance(v, (int, float)) for v in r) and not r[0] < r[1]:
+            raise tpl.error(path + ["range"], f"range needs low < high, not {shorten(str(r))}",
+                            f"write [{r[1]}, {r[0]}]")
+
+
 def _check_expr(tpl: Template, path: list, text: Any, known: set, families: set) -> None:
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         return
@@ -120,8 +164,12 @@ def _check_expr(tpl: Template, path: list, text: Any, known: set, families: set)
         raise tpl.error(path, str(exc), "write maths in Python syntax, e.g. 3*x**2 + sin(2*x)") from None
     for name in sorted(used):
         if name not in known and name not in FUNCTIONS and name not in families:
-            raise tpl.error(path, f"unknown name {name!r} in {text!r}",
+            raise tpl.error(path, f"unknown name {name!r} in {shorten(str(text))!r}",
                             "declare it under parameters, define, or variables")
+
+
+EXPRESSION_KEYS = frozenset({"expression", "expressions", "model", "constraint", "variable", "variables",
+                             "steps", "order", "learning_rate", "h"})
 
 
 def _check_answer(tpl: Template, name: str, spec: dict, known: set, families: set) -> None:
@@ -143,6 +191,13 @@ def _check_answer(tpl: Template, name: str, spec: dict, known: set, families: se
                         f"inputs of {op.name}: {', '.join(op.required + op.optional)}")
     scope = known | {"x"} | set(_model_names(spec))
     for key in sorted(given & set(spec)):
+        if isinstance(spec[key], dict) and key in EXPRESSION_KEYS:
+            raise tpl.error(["answers", name, key], f"{key} is a mapping ({shorten(str(spec[key]), 60)}), "
+                            f"but {op.name} takes an expression, a number or a list here",
+                            f"write e.g. {key}: \"x**2\"" if key == "expression" else "remove the braces")
+        if key in POINT_KEYS and key != "parameters" and not isinstance(spec[key], (dict, list, str, int, float)):
+            raise tpl.error(["answers", name, key], f"{key} must be a point such as {{x: 1, y: 2}} or [1, 2]",
+                            "write the point as a mapping from variables to values")
         for path, text in _strings(spec[key], [key]):
             if path[0] in NAME_KEYS or path[-1] in NAME_KEYS or path[0] in ("wrt",) or \
                     (path[0] == "parameters" and len(path) == 2 and isinstance(path[1], int)):

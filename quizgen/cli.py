@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__
+from . import __version__, limits
 from .errors import QuizgenError, VerificationError
 
 
@@ -268,7 +268,7 @@ def solve(file, timeout):
     from .solve import solve_requests
     name = getattr(file, "name", "<stdin>")
     name = "<stdin>" if name in ("-", "<stdin>") else name
-    requests = _read_json(file.read(), name)
+    requests = _read_json(file.read(limits.MAX_FILE_BYTES + 1), name)
     items, failed = solve_requests(requests, timeout)
     click.echo(json.dumps(items, indent=2))
     if failed:
@@ -279,6 +279,9 @@ def solve(file, timeout):
 
 def _read_json(data: bytes, name: str):
     """The parsed JSON of a requests file, or one clear QuizgenError."""
+    if len(data) > limits.MAX_FILE_BYTES:
+        raise QuizgenError(f"the requests are over {limits.MAX_FILE_BYTES:,} bytes", file=name,
+                           fix="split them into several files")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

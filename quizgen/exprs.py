@@ -14,6 +14,9 @@ from typing import Any, Callable, Mapping
 
 import sympy as sp
 
+from . import limits
+from .errors import shorten
+
 
 # name in template syntax -> sympy callable
 FUNCTIONS: dict[str, Callable] = {
@@ -33,7 +36,11 @@ _CMPOPS = {ast.Lt: sp.Lt, ast.LtE: sp.Le, ast.Gt: sp.Gt, ast.GtE: sp.Ge,
 
 
 class ExprError(ValueError):
-    """An expression that does not parse or uses something not allowed."""
+    """An expression that does not parse or uses something not allowed (``fix`` says what to do)."""
+
+    def __init__(self, message: str, fix: str = "") -> None:
+        super().__init__(message)
+        self.fix = fix
 
 
 @lru_cache(maxsize=4096)
@@ -41,13 +48,33 @@ def parse_tree(text: str) -> ast.expr:
     """Parse ``text`` as one Python expression and check every node is allowed."""
     if not isinstance(text, str):
         text = str(text)
+    if len(text) > limits.MAX_EXPR_CHARS:
+        raise ExprError(f"{shorten(text, 60)!r} is {len(text):,} characters long; an expression may have "
+                        f"at most {limits.MAX_EXPR_CHARS:,} (define parts of it under define:)")
     try:
         tree = ast.parse(text.strip(), mode="eval").body
     except SyntaxError as exc:
-        raise ExprError(f"cannot parse {text!r}: {exc.msg} (write maths in Python syntax: "
+        raise ExprError(f"cannot parse {shorten(text)!r}: {exc.msg} (write maths in Python syntax: "
                         f"2*x, x**2, exp(x); no implicit multiplication)") from None
+    except (RecursionError, MemoryError):
+        raise ExprError(f"{shorten(text, 60)!r} is nested too deeply to read") from None
     _check(tree, text)
+    _check_size(tree, text)
     return tree
+
+
+def _check_size(tree: ast.expr, text: str) -> None:
+    """At most MAX_EXPR_NODES nodes, nested at most MAX_EXPR_DEPTH deep (checked iteratively)."""
+    count, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > limits.MAX_EXPR_NODES:
+            raise ExprError(f"{shorten(text, 60)!r} has more than {limits.MAX_EXPR_NODES:,} parts; "
+                            f"split it into named parts under define:")
+        if depth > limits.MAX_EXPR_DEPTH:
+            raise ExprError(f"{shorten(text, 60)!r} is nested more than {limits.MAX_EXPR_DEPTH} levels deep")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 
 def _check(node: ast.AST, text: str) -> None:
@@ -56,14 +83,14 @@ def _check(node: ast.AST, text: str) -> None:
           *_BINOPS, *_CMPOPS)
     for sub in ast.walk(node):
         if not isinstance(sub, ok):
-            raise ExprError(f"{text!r}: {type(sub).__name__} is not allowed in maths "
+            raise ExprError(f"{shorten(text)!r}: {type(sub).__name__} is not allowed in maths "
                             f"(only numbers, names, + - * / ** %, comparisons, and/or/not, "
                             f"and calls of {', '.join(sorted(FUNCTIONS))})")
         if isinstance(sub, ast.Constant) and (isinstance(sub.value, bool)
                                               or not isinstance(sub.value, (int, float))):
-            raise ExprError(f"{text!r}: only numeric literals are allowed, not {sub.value!r}")
+            raise ExprError(f"{shorten(text)!r}: only numeric literals are allowed, not {shorten(repr(sub.value), 40)}")
         if isinstance(sub, ast.Call) and (not isinstance(sub.func, ast.Name) or sub.keywords):
-            raise ExprError(f"{text!r}: this call is not allowed; call functions by name with plain arguments, e.g. sin(2*x)")
+            raise ExprError(f"{shorten(text)!r}: this call is not allowed; call functions by name with plain arguments, e.g. sin(2*x)")
 
 
 def names_in(text: str) -> set[str]:
@@ -114,6 +141,11 @@ class Builder:
         left, right = self.build(node.left), self.build(node.right)
         if isinstance(node.op, ast.Mod):
             return sp.Mod(left, right)
+        if isinstance(node.op, ast.Pow):
+            try:
+                limits.check_power(left, right)
+            except limits.LimitError as exc:
+                raise ExprError(str(exc), exc.fix) from None
         return _BINOPS[type(node.op)](left, right)
 
     def _UnaryOp(self, node):

@@ -6,6 +6,7 @@ bank -> sample -> engine -> verify -> render; nothing here knows about output fo
 from __future__ import annotations
 
 import math
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -13,7 +14,8 @@ from typing import Any, Callable, Iterable
 
 import sympy as sp
 
-from . import engine
+from . import engine, limits
+from .budget import OutOfTime, time_budget
 from .bank import Template, load_bank, load_template
 from .errors import Degenerate, VerificationError
 from .exprs import ExprError, symbols_for
@@ -90,18 +92,24 @@ def compute_answer(tpl: Template, name: str, plain: dict, scope: dict, symbols: 
     try:
         inputs = resolve(_raw_inputs(tpl, spec, plain), local, syms)
     except ExprError as exc:
-        raise tpl.error(["answers", name], str(exc)) from None
+        raise tpl.error(["answers", name], str(exc), exc.fix) from None
     except (ZeroDivisionError, TypeError) as exc:
-        raise Degenerate(f"{name}: {exc}") from None
+        raise Degenerate(f"answer {name}: {exc}") from None
+    try:
+        limits.check_inputs(inputs)
+    except limits.LimitError as exc:
+        raise tpl.error(["answers", name, exc.key], str(exc), exc.fix) from None
     try:
         result = engine.run(spec["op"], inputs, int(spec.get("round", 3)))
+    except Degenerate as exc:
+        raise Degenerate(f"answer {name}: {exc}") from None
     except (ValueError, KeyError) as exc:
         raise tpl.error(["answers", name], f"{spec['op']}: {exc}") from None
     except (ZeroDivisionError, TypeError, ArithmeticError) as exc:
-        raise Degenerate(f"{name}: {exc}") from None
+        raise Degenerate(f"answer {name}: {exc}") from None
     value = json_value(result.value)
     if any(isinstance(v, float) and not math.isfinite(v) for v in _flat(value)):
-        raise Degenerate(f"{name}: not finite")
+        raise Degenerate(f"answer {name} is not finite")
     kind = _kind(value, spec.get("kind"))
     answer = Answer(name, spec, inputs, result, value, kind, int(spec.get("round", 3)))
     _check_acceptable(answer)
@@ -111,11 +119,11 @@ def compute_answer(tpl: Template, name: str, plain: dict, scope: dict, symbols: 
 def _check_acceptable(a: Answer) -> None:
     numbers = [v for v in _flat(a.value) if isinstance(v, float)]
     if a.spec.get("nonzero") and numbers and all(num(v, a.digits) == "0" for v in numbers):
-        raise Degenerate(f"{a.name} is zero at {a.digits} decimals")
+        raise Degenerate(f"answer {a.name} is zero at {a.digits} decimals")
     if "bounds" in a.spec:
         lo, hi = a.spec["bounds"]
         if any(not lo <= v <= hi for v in numbers):
-            raise Degenerate(f"{a.name} outside bounds {lo}..{hi}")
+            raise Degenerate(f"answer {a.name} is outside bounds {lo}..{hi}")
 
 
 def _provenance(a: Answer) -> dict:
@@ -130,7 +138,7 @@ def _verify(tpl: Template, a: Answer, provenance: dict, seed: int) -> None:
     except VerificationError as exc:
         raise VerificationError(f"template {tpl.id!r} ({tpl.source}), seed {seed}, answer {a.name!r}: {exc}") from None
     except (ValueError, ZeroDivisionError, OverflowError, ArithmeticError) as exc:
-        raise Degenerate(f"{a.name}: the numeric check cannot evaluate it ({exc})") from None
+        raise Degenerate(f"answer {a.name}: the numeric check cannot evaluate it ({exc})") from None
 
 
 def display(a: Answer) -> str:
@@ -230,21 +238,33 @@ def build_variant(tpl: Template, seed: int, attempt: int, verify: bool = True) -
 
 def generate_variant(tpl: Template, seed: int, variant: int = 1, tries: int = MAX_TRIES,
                      verify: bool = True) -> dict:
-    """The question for (template, derived seed): resampled until acceptable and verified."""
-    last = None
-    for attempt in range(tries):
-        try:
-            question = build_variant(tpl, seed, attempt, verify)
-        except Degenerate as exc:
-            last = str(exc)
-            continue
-        if question is None:
-            last = last or "a constraint failed"
-            continue
-        question = {"template": question.pop("template"), **question}
-        question["variant"] = variant
-        return _ordered(question)
-    raise unsatisfiable(tpl, tries, last)
+    """The question for (template, derived seed): resampled until acceptable and verified.
+
+    All tries together have ``limits.VARIANT_SECONDS``; when none is acceptable the error
+    says which answer was rejected how often, and why.
+    """
+    reasons: Counter = Counter()
+    try:
+        with time_budget(limits.VARIANT_SECONDS, f"template {tpl.id}") as token:
+            for attempt in range(tries):
+                try:
+                    question = build_variant(tpl, seed, attempt, verify)
+                except Degenerate as exc:
+                    reasons[str(exc)] += 1
+                    continue
+                if question is None:
+                    reasons["a definition or constraint rejected the parameters"] += 1
+                    continue
+                question = {"template": question.pop("template"), **question}
+                question["variant"] = variant
+                return _ordered(question)
+    except OutOfTime as exc:
+        if exc.token is not token:
+            raise
+        raise tpl.error(["answers"], f"one variant took longer than {limits.VARIANT_SECONDS:g} s to build "
+                        f"and verify (seed {seed}, after {sum(reasons.values())} rejected tries)",
+                        "simplify the expressions, lower steps/order, or use smaller data sets") from None
+    raise unsatisfiable(tpl, tries, reasons)
 
 
 _ORDER = ("template", "title", "module", "module_title", "topic", "topic_title", "difficulty", "tags",

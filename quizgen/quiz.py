@@ -11,13 +11,14 @@ from typing import Callable
 
 import numpy as np
 
+from . import limits
 from .bank import Template, load_bank, select
 from .errors import QuizgenError
 from .export import Paper, QuizSet
 from .paths import examples_dir
 from .pipeline import generate_tasks
 from .sampling import derive_seed
-from .yamlload import load_document, validate
+from .yamlload import load_document, read_text, validate
 
 DEFAULT_FORMATS = ["json", "html", "latex", "moodle"]
 
@@ -73,11 +74,18 @@ def load_quiz(path: Path | str, bank: list[Template] | None = None) -> QuizSpec:
 def load_roster(path: Path | str) -> list[Student]:
     """Students from a CSV with an ``id`` (or ``student_id``) column and a ``name`` column."""
     path = Path(path)
+    text = read_text(path, "roster")
+    if "\0" in text:
+        raise QuizgenError("the roster contains NUL bytes, so it is not a CSV text file", file=str(path),
+                           fix="export the roster from the spreadsheet as CSV (UTF-8)")
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise QuizgenError(f"cannot read roster: {exc.strerror}", file=str(path), fix="check the path") from None
-    reader = csv.DictReader(io.StringIO(text))
+        return _students(path, csv.DictReader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise QuizgenError(f"the roster is not valid CSV: {exc}", file=str(path),
+                           fix="export the roster from the spreadsheet as CSV (UTF-8)") from None
+
+
+def _students(path: Path, reader: csv.DictReader) -> list[Student]:
     cols = {c.strip().lower(): c for c in (reader.fieldnames or [])}
     id_col = cols.get("id") or cols.get("student_id") or cols.get("student id")
     if not id_col:
@@ -94,6 +102,9 @@ def load_roster(path: Path | str) -> list[Student]:
             raise QuizgenError(f"duplicate student id {sid!r} (also on line {seen[sid]})", file=str(path),
                                where=f"line {line}", fix="student ids must be unique")
         seen[sid] = line
+        if len(seen) > limits.MAX_STUDENTS:
+            raise QuizgenError(f"the roster lists more than {limits.MAX_STUDENTS:,} students", file=str(path),
+                               where=f"line {line}", fix="split the roster into several builds")
         students.append(Student(sid, (row.get(name_col) or "").strip() if name_col else ""))
     if not students:
         raise QuizgenError("the roster lists no students", file=str(path), fix="add one line per student")

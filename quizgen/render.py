@@ -5,10 +5,16 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+import re
+
 import jinja2
 import sympy as sp
+from jinja2.compiler import CodeGenerator
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from . import limits
+from .budget import OutOfTime, time_budget
 from .numfmt import num, tex_value
 
 
@@ -55,10 +61,92 @@ def coef(obj: Any, digits: int = 4) -> str:
     return {"1": "", "-1": "-"}.get(text, text)
 
 
+# filters a template may use: the formatting ones that can be asked for gigabytes
+# (center, indent, format, wordwrap, truncate, ...) are left out
+SAFE_FILTERS = ("abs", "capitalize", "count", "d", "default", "dictsort", "e", "escape", "first",
+                "float", "int", "items", "join", "last", "length", "list", "lower", "map", "max", "min",
+                "reject", "rejectattr", "reverse", "round", "select", "selectattr", "sort", "string",
+                "sum", "title", "trim", "unique", "upper")
+_WIDE_FORMAT = re.compile(r"%[-+ #0]*(\*|\d{6,})|%[-+ #0]*\d*\.(\*|\d{6,})")
+
+
+class _Generator(CodeGenerator):
+    """Compiles ``a ~ b`` through a length check (the one operator the sandbox cannot intercept)."""
+
+    def visit_Concat(self, node, frame):
+        self.write("environment.checked_text(")
+        super().visit_Concat(node, frame)
+        self.write(")")
+
+
+class Sandbox(ImmutableSandboxedEnvironment):
+    """The sandbox for template text, with limits on what one text field may cost.
+
+    Repetition, powers, concatenation, string formatting, numbers passed to calls and
+    the length of the output are checked against :mod:`quizgen.limits`; rendering has a
+    time budget (:func:`render_text`).
+    """
+
+    code_generator_class = _Generator
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "**" and _is_number(left) and _is_number(right):
+            try:
+                limits.check_power(left, right)
+            except limits.LimitError as exc:
+                raise SecurityError(str(exc)) from None
+        if operator == "*":
+            for seq, n in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and _is_number(n) and len(seq) * n > limits.MAX_RENDER_CHARS:
+                    raise SecurityError(f"a repetition of {len(seq) * n:,} items is over the limit of "
+                                        f"{limits.MAX_RENDER_CHARS:,}")
+        if operator == "%" and isinstance(left, str) and _WIDE_FORMAT.search(left):
+            raise SecurityError("a %-format with a huge or computed width is not allowed")
+        result = super().call_binop(context, operator, left, right)
+        if isinstance(result, (str, list, tuple)):
+            self.checked_text(result)
+        return result
+
+    def call(__self, __context, __obj, *args, **kwargs):
+        for value in (*args, *kwargs.values()):
+            if _is_number(value) and abs(value) > limits.MAX_RENDER_ARGUMENT:
+                raise SecurityError(f"the number {value:.3g} passed to a call is over the limit of "
+                                    f"{limits.MAX_RENDER_ARGUMENT:,}")
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def is_safe_attribute(self, obj, attr, value):
+        if isinstance(obj, str) and attr in ("format", "format_map"):
+            return False
+        return super().is_safe_attribute(obj, attr, value)
+
+    @staticmethod
+    def checked_text(value):
+        if len(value) > limits.MAX_RENDER_CHARS:
+            raise SecurityError(f"a text of {len(value):,} characters is over the limit of "
+                                f"{limits.MAX_RENDER_CHARS:,}")
+        return value
+
+    def concat(self, parts):            # joins a template's output; stops at the limit
+        out, total = [], 0
+        for part in parts:
+            total += len(part)
+            if total > limits.MAX_RENDER_CHARS:
+                raise SecurityError(f"the rendered text is over the limit of {limits.MAX_RENDER_CHARS:,} characters")
+            out.append(part)
+        return "".join(out)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 @lru_cache(maxsize=1)
-def environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
-                                        keep_trailing_newline=False)
+def environment() -> Sandbox:
+    env = Sandbox(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
+    env.filters = {name: env.filters[name] for name in SAFE_FILTERS}
+    for name in ("lipsum", "cycler", "joiner", "namespace"):
+        env.globals.pop(name, None)
     env.globals.update(tex=tex, num=num, signed=signed, row=row, coef=coef, vec=tex_value)
     env.filters.update(tex=tex, num=num, signed=signed)
     return env
@@ -73,7 +161,16 @@ def render_text(tpl, field: str, context: dict) -> str:
     """Render ``tpl.data[field]``; template errors name the file, line and field."""
     text = tpl.data.get(field) or ""
     try:
-        return compile_text(text).render(**context).strip()
+        with time_budget(limits.RENDER_SECONDS, f"rendering {field}") as token:
+            return compile_text(text).render(**context).strip()
+    except OutOfTime as exc:
+        if exc.token is not token:
+            raise
+        raise tpl.error([field], f"rendering {field} took longer than {limits.RENDER_SECONDS:g} s",
+                        "loops in template text must be short; compute values under define:") from None
+    except RecursionError:
+        raise tpl.error([field], f"{field} calls a macro that never stops calling itself",
+                        "give the recursion an end, or write the text out") from None
     except jinja2.TemplateSyntaxError as exc:
         raise tpl.error([field], f"Jinja syntax error in {field} (its line {exc.lineno}): {exc.message}",
                         "check {{ }} and {% %} pairs") from None

@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .errors import QuizgenError
+from .errors import QuizgenError, shorten
 from .exprs import ExprError, symbols_for, to_sympy
+from .limits import range_size
 
 
 def derive_seed(*parts: Any) -> int:
@@ -23,21 +24,42 @@ def rng_for(seed: int, attempt: int) -> np.random.Generator:
     return np.random.default_rng([seed, attempt])
 
 
-def _grid(lo: float, hi: float, step: float) -> list[Fraction]:
-    lo_f, step_f = Fraction(str(lo)), Fraction(str(step))
-    n = int((Fraction(str(hi)) - lo_f) / step_f + Fraction(1, 10**9))
-    return [lo_f + k * step_f for k in range(n + 1)]
+class _Pool:
+    """The values a scalar (or each entry) may take, indexed without being listed.
+
+    ``int: [lo, hi]`` or ``decimal: [lo, hi], step: s`` minus ``exclude``; value ``i`` is
+    the ``i``-th of the grid in increasing order, skipping excluded values, so a range of
+    a million values costs no more to draw from than one of five.
+    """
+
+    def __init__(self, spec: dict):
+        if "int" in spec:
+            self.lo, self.step = Fraction(spec["int"][0]), Fraction(1)
+        else:
+            self.lo, self.step = Fraction(str(spec["decimal"][0])), Fraction(str(spec["step"]))
+        self.n = range_size(spec)
+        skipped = set()
+        for v in spec.get("exclude", []):
+            k = (Fraction(str(v)) - self.lo) / self.step
+            if k.denominator == 1 and 0 <= k < self.n:
+                skipped.add(int(k))
+        self.skipped = sorted(skipped)
+
+    def __len__(self) -> int:
+        return self.n - len(self.skipped)
+
+    def __getitem__(self, i: int) -> Fraction | int:
+        for k in self.skipped:
+            if k <= i:
+                i += 1
+            else:
+                break
+        value = self.lo + i * self.step
+        return int(value) if self.step == 1 and value.denominator == 1 else value
 
 
-def _pool(spec: dict) -> list:
-    """The finite set of values a scalar (or each entry) may take."""
-    if "int" in spec:
-        lo, hi = (int(v) for v in spec["int"])
-        values = list(range(lo, hi + 1))
-    else:
-        values = _grid(spec["decimal"][0], spec["decimal"][1], spec["step"])
-    excluded = {Fraction(str(v)) for v in spec.get("exclude", [])}
-    return [v for v in values if Fraction(v) not in excluded]
+def _pool(spec: dict) -> _Pool:
+    return _Pool(spec)
 
 
 def _plain(v) -> int | float:
@@ -113,7 +135,7 @@ def add_definitions(tpl, scope: dict, symbols: dict) -> dict:
         try:
             scope[name] = to_sympy(text, scope, symbols)
         except (ExprError, ZeroDivisionError) as exc:
-            raise tpl.error(["define", name], str(exc)) from None
+            raise tpl.error(["define", name], str(exc), getattr(exc, "fix", "")) from None
     return scope
 
 
@@ -138,8 +160,13 @@ def constraints_hold(tpl, scope: dict) -> bool:
     return True
 
 
-def unsatisfiable(tpl, tries: int, last: str | None) -> QuizgenError:
+def unsatisfiable(tpl, tries: int, reasons) -> QuizgenError:
+    """No acceptable variant: name the commonest rejections (which answer, why, how often)."""
     path = ["constraints"] if tpl.data.get("constraints") else ["parameters"]
-    why = f"; last rejection: {last}" if last else ""
-    return tpl.error(path, f"no acceptable variant in {tries} tries{why}",
-                     "loosen the constraints or widen the parameter ranges")
+    common = reasons.most_common(3) if reasons else []
+    why = "; ".join(f"{shorten(r, 160)} ({n} of {tries} tries)" for r, n in common)
+    answer_failed = any(r.startswith("answer ") for r, _ in common)
+    fix = ("make the answer defined (and nonzero, within bounds) for every parameter value, "
+           "or add a constraint that excludes the values that break it") if answer_failed else \
+        "loosen the constraints or widen the parameter ranges"
+    return tpl.error(path, f"no acceptable variant in {tries} tries" + (f": {why}" if why else ""), fix)

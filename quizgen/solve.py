@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import engine
+from . import engine, limits
 from .budget import OutOfTime, time_budget
 from .errors import Degenerate, QuizgenError, VerificationError, shorten
 from .exprs import AutoSymbols, ExprError
@@ -55,6 +55,10 @@ def solve_one(request: Any) -> dict:
             raise RequestError(f"{op}: inputs.{key}: {shorten(str(exc), MESSAGE_LIMIT)}") from None
         except RecursionError:
             raise RequestError(f"{op}: inputs.{key} is nested too deeply") from None
+    try:
+        limits.check_inputs(inputs)
+    except limits.LimitError as exc:
+        raise RequestError(f"{op}: inputs.{exc.key}: {exc}") from None
     try:
         result = engine.run(op, inputs)
         value = json_value(result.value)

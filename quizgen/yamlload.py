@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -10,7 +11,8 @@ from typing import Any, Sequence
 import jsonschema
 import yaml
 
-from .errors import QuizgenError
+from . import limits
+from .errors import QuizgenError, shorten
 from .paths import schema_path
 
 
@@ -22,6 +24,10 @@ def _mapping(loader, node, deep=False):
     seen = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, (str, int, float, bool)) or key is None:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a key must be plain text, not {type(key).__name__} {shorten(repr(key), 60)}",
+                key_node.start_mark)
         if key in seen:
             raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         seen.add(key)
@@ -38,6 +44,7 @@ class Document:
         self.path = path
         try:
             self.node = yaml.compose(text, Loader=_Loader)
+            self._check_shape()
             self.data = yaml.load(text, Loader=_Loader)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -45,6 +52,24 @@ class Document:
             problem = getattr(exc, "problem", None) or str(exc)
             raise QuizgenError(f"not valid YAML: {problem}", file=str(path), where=where,
                                fix="check indentation, colons and quotes around text with ':' or '#'") from None
+        except RecursionError:
+            raise self._too_deep(_deep_line(text)) from None
+
+    def _check_shape(self) -> None:
+        """Refuse nesting deeper than MAX_YAML_DEPTH and alias expansion beyond MAX_YAML_NODES."""
+        if self.node is None:
+            return
+        depth, nodes = limits.yaml_shape(self.node)
+        if nodes > limits.MAX_YAML_NODES:
+            raise QuizgenError(f"more than {limits.MAX_YAML_NODES:,} values once its aliases (*name) are expanded",
+                               file=str(self.path), fix="write the values out, or use fewer and smaller aliases")
+        if depth > limits.MAX_YAML_DEPTH:
+            raise self._too_deep(limits.too_deep(self.node).start_mark.line + 1)
+
+    def _too_deep(self, line: int | None) -> QuizgenError:
+        return QuizgenError(f"nested more than {limits.MAX_YAML_DEPTH} levels deep",
+                            file=str(self.path), where=f"line {line}" if line else None,
+                            fix="a template needs only a few levels of keys and lists")
 
     def line(self, path: Sequence[Any]) -> int | None:
         """1-based line of the value at ``path`` (keys / indices), or of its nearest parent."""
@@ -73,16 +98,40 @@ class Document:
         return QuizgenError(message, file=str(self.path), where=self.where(path), fix=fix)
 
 
-def load_document(path: Path | str) -> Document:
+def _deep_line(text: str) -> int | None:
+    """The line where nesting first exceeds MAX_YAML_DEPTH, found by the (iterative) scanner."""
+    depth = 0
+    opening = (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken,
+               yaml.FlowMappingStartToken, yaml.FlowSequenceStartToken)
+    closing = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
+    try:
+        for token in yaml.scan(text, Loader=_Loader):
+            depth += isinstance(token, opening) - isinstance(token, closing)
+            if depth > limits.MAX_YAML_DEPTH:
+                return token.start_mark.line + 1
+    except yaml.YAMLError:
+        pass
+    return None
+
+
+def read_text(path: Path | str, what: str = "file") -> str:
+    """A UTF-8 text file within MAX_FILE_BYTES, or one clear error naming it."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > limits.MAX_FILE_BYTES:
+            raise QuizgenError(f"the {what} is {size:,} bytes; at most {limits.MAX_FILE_BYTES:,} are read",
+                               file=str(path), fix="split it into smaller files")
+        return path.read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise QuizgenError(f"cannot read file: {exc.strerror}", file=str(path),
-                           fix="check the path") from None
-    except UnicodeDecodeError:
-        raise QuizgenError("not UTF-8 text", file=str(path), fix="save the file as UTF-8") from None
-    return Document(path, text)
+        raise QuizgenError(f"cannot read {what}: {exc.strerror}", file=str(path), fix="check the path") from None
+    except UnicodeDecodeError as exc:
+        raise QuizgenError(f"the {what} is not UTF-8 text (byte {exc.start + 1} cannot be read)", file=str(path),
+                           fix="save the file as UTF-8 text") from None
+
+
+def load_document(path: Path | str, what: str = "file") -> Document:
+    return Document(Path(path), read_text(path, what))
 
 
 @lru_cache(maxsize=None)
@@ -122,8 +171,32 @@ def _describe(err) -> str:
         extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
         return f"unknown key {', '.join(map(repr, extra))}"
     if err.validator == "oneOf" and isinstance(err.instance, dict):
-        return f"this entry does not match any allowed form: {json.dumps(err.instance)[:120]}"
-    return err.message
+        return f"this entry does not match any allowed form: {shorten(json.dumps(err.instance, default=str))}"
+    if err.validator == "type":
+        return f"{_shown(err.instance)} is {_type_name(err.instance)}, but {_wanted(err.validator_value)} is expected here"
+    return shorten(err.message, 200)
+
+
+TYPE_WORDS = {"string": "a text", "number": "a number", "integer": "a whole number", "boolean": "true or false",
+              "array": "a list [...]", "object": "a mapping (key: value lines)", "null": "nothing"}
+
+
+def _wanted(types) -> str:
+    types = [types] if isinstance(types, str) else list(types)
+    return " or ".join(TYPE_WORDS.get(t, t) for t in types)
+
+
+def _type_name(value) -> str:
+    if isinstance(value, datetime.date):
+        return "a date (YAML reads 2024-01-01 as one; quote it to keep it text)"
+    if isinstance(value, bool):
+        return "true/false"
+    return {dict: "a mapping", list: "a list", str: "a text", int: "a whole number",
+            float: "a number", type(None): "empty"}.get(type(value), type(value).__name__)
+
+
+def _shown(value) -> str:
+    return shorten(json.dumps(value, default=str), 60)
 
 
 def _fix(err) -> str | None:
@@ -137,5 +210,5 @@ def _fix(err) -> str | None:
     if err.validator == "oneOf":
         return "see the template format in the README (parameters: int, decimal+step, choice, vector, matrix, dataset)"
     if err.validator == "type":
-        return f"give a value of type {err.validator_value}"
+        return f"write {_wanted(err.validator_value)}"
     return None

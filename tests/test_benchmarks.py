@@ -33,3 +33,12 @@ def test_generate_benchmark_rejects_an_unknown_module():
 def test_quizset_benchmark_runs_a_small_class():
     out = run("benchmarks/quizset.py", "--students", "2", "--questions", "3", "--jobs", "1")
     assert "variants 6" in out and "R/exams reference" in out
+
+
+def test_engine_benchmark_reports_every_outside_problem():
+    out = run("benchmarks/engine.py", "--repeat", "1", "--points", "20")
+    rows = [l for l in out.splitlines()[1:] if l.strip()]
+    assert len(rows) == 8 and any("fit_gradient_descent" in r and "20 points" in r for r in rows)
+    for row in rows:
+        engine_ms, solve_ms = map(float, row.split()[-2:])
+        assert engine_ms > 0 and solve_ms > 0            # two figures per row: engine alone, engine + check

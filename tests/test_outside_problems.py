@@ -286,9 +286,11 @@ def test_batch_with_bad_items_answers_the_good_ones():
 
 def test_solve_cli_exit_code_and_timeout(tmp_path):
     requests = [{"op": "derivative", "inputs": {"expression": "x**2", "variable": "x", "at": {"x": 1}}},
-                {"op": "taylor_polynomial", "inputs": {"expression": "exp(sin(x)*cos(y))*atan(x*y + 1)",
-                                                       "variables": ["x", "y"], "about": {"x": 1, "y": 2},
-                                                       "order": 30}}]
+                {"op": "taylor_polynomial", "inputs": {"expression": "exp(sin(x*y + z))*log(2 + cos(x*z))",
+                                                       "variables": ["x", "y", "z"],
+                                                       "about": {"x": 0, "y": 0, "z": 0}, "order": 12}},
+                {"op": "taylor_polynomial", "inputs": {"expression": "exp(x)", "variables": ["x"],
+                                                       "about": {"x": 0}, "order": 30}}]
     path = tmp_path / "r.json"
     path.write_text(json.dumps(requests))
     run = subprocess.run([sys.executable, "-m", "quizgen.cli", "solve", str(path), "--timeout", "1"],
@@ -296,3 +298,21 @@ def test_solve_cli_exit_code_and_timeout(tmp_path):
     assert run.returncode == 2 and "Traceback" not in run.stderr
     out = json.loads(run.stdout)
     assert out[0]["value"] == 2 and "time budget of 1 s" in out[1]["error"]
+    assert "inputs.order" in out[2]["error"] and "between 1 and 12" in out[2]["error"]
+
+
+@pytest.mark.parametrize("model, start, rate", [
+    (GAUSS, {"mu": 168, "sig": 9}, 300),                  # analytic: the complex-step check
+    ("a*abs(x - 170) + b", {"a": 0.001, "b": 0.01}, 1e-6),  # abs: the high-precision mpmath check
+])
+def test_fit_descent_check_rejects_a_wrong_key(model, start, rate):
+    from quizgen.errors import VerificationError
+    from quizgen.verify import verify_answer
+    x, y = _heights(0.002)
+    inputs = {"model": model, "start": start, "x": x, "y": y, "learning_rate": rate, "steps": 20}
+    got = value("fit_gradient_descent", **inputs)["value"]
+    verify_answer("fit_gradient_descent", inputs, got)
+    for name in got:
+        wrong = dict(got, **{name: got[name] * (1 + 1e-4)})
+        with pytest.raises(VerificationError):
+            verify_answer("fit_gradient_descent", inputs, wrong)

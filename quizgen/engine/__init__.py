@@ -147,11 +147,16 @@ def tidy(expr: sp.Expr) -> sp.Expr:
 SHOWN = (3, 2)                    # iteration lines shown: the first and the last, when there are many
 
 
-def elided(lines: list[str], first: int = SHOWN[0], last: int = SHOWN[1], what: str = "steps") -> list[str]:
-    """The first and last of many step lines, with a line saying how many are left out."""
-    if len(lines) <= first + last + 1:
-        return lines
-    return lines[:first] + [rf"\vdots \quad \text{{({len(lines) - first - last} more {what})}}"] + lines[-last:]
+def elided_steps(count: int, line: Callable[[int], str], first: int = SHOWN[0], last: int = SHOWN[1],
+                 what: str = "steps") -> list[str]:
+    """Step lines ``line(0) .. line(count - 1)``: all of a few, or the first and last of many with
+    a line saying how many are left out. Only the lines shown are built, so 200 Newton steps
+    cost 200 updates and ten lines of TeX.
+    """
+    if count <= first + last + 1:
+        return [line(k) for k in range(count)]
+    return [line(k) for k in range(first)] + [rf"\vdots \quad \text{{({count - first - last} more {what})}}"] + \
+        [line(k) for k in range(count - last, count)]
 
 
 def point_tex(at: dict) -> str:

@@ -10,11 +10,13 @@ far from a turning point and come back).
 
 from __future__ import annotations
 
+from typing import Callable
+
 import mpmath as mp
 import sympy as sp
 
 from ..errors import Degenerate
-from . import approx, elided, operation, real_number, Result, tex
+from . import approx, elided_steps, operation, real_number, Result, tex
 from .derivatives import diff, gradient as gradient_of, hessian as hessian_of
 
 DPS = 30
@@ -93,7 +95,7 @@ def newton_raphson(inp):
     df = diff(f, x)
     both = compiled([f, df], [x])
     xn = mp.mpf(str(_float(_point(inp["start"], [x])[0])))
-    watch, lines = _Watch("Newton-Raphson"), []
+    watch, seen = _Watch("Newton-Raphson"), []
     with mp.workdps(DPS):
         for k in range(n):
             fx, dfx = both(xn)
@@ -101,11 +103,15 @@ def newton_raphson(inp):
                 raise Degenerate(f"f'(x_{k}) = 0 at x_{k} = {mp.nstr(xn, 6)}: the Newton step is undefined")
             nxt = xn - fx / dfx
             watch.see(k + 1, abs(nxt))
-            lines.append(rf"x_{{{k + 1}}} = x_{{{k}}} - \frac{{f(x_{{{k}}})}}{{f'(x_{{{k}}})}} = {approx(_sf(xn))} - "
-                         rf"\frac{{{approx(_sf(fx))}}}{{{approx(_sf(dfx))}}} = {approx(_sf(nxt))}")
+            seen.append((xn, fx, dfx, nxt))
             xn = nxt
+
+    def line(k):
+        x0, fx, dfx, x1 = seen[k]
+        return (rf"x_{{{k + 1}}} = x_{{{k}}} - \frac{{f(x_{{{k}}})}}{{f'(x_{{{k}}})}} = {approx(_sf(x0))} - "
+                rf"\frac{{{approx(_sf(fx))}}}{{{approx(_sf(dfx))}}} = {approx(_sf(x1))}")
     steps = [rf"f'({tex(x)}) = {tex(df)}", rf"x_0 = {approx(_float(_point(inp['start'], [x])[0]))}"]
-    return Result(_sf(xn), steps + elided(lines))
+    return Result(_sf(xn), steps + elided_steps(n, line))
 
 
 def _count(steps) -> int:
@@ -131,15 +137,15 @@ def gradient_descent(inp):
     rate = mp.mpf(str(_float(inp["learning_rate"])))       # a negative rate is gradient ascent (a misconception)
     p = [mp.mpf(str(_float(v))) for v in _point(inp["start"], xs)]
     steps = [rf"\nabla f = {tex(grad)}", rf"\mathbf{{x}}_0 = {tex([_sf(v) for v in p])}"]
-    watch, lines = _Watch("gradient descent"), []
+    watch, seen = _Watch("gradient descent"), []
     with mp.workdps(DPS):
         for k in range(n):
             g = g_at(*p)
             p = [pi - rate * gi for pi, gi in zip(p, g)]
             watch.see(k + 1, max(abs(v) for v in p))
-            lines.append(rf"\mathbf{{x}}_{{{k + 1}}} = \mathbf{{x}}_{{{k}}} - \gamma \nabla f(\mathbf{{x}}_{{{k}}}) = "
-                         rf"{approx([_sf(v) for v in p])}")
-    return Result([_sf(v) for v in p], steps + elided(lines))
+            seen.append(p)
+    line = _iterate_line(r"\gamma \nabla f", seen)
+    return Result([_sf(v) for v in p], steps + elided_steps(n, line))
 
 
 @operation("newton_optimise", kind="vector", required=("expression", "variables", "start", "steps"))
@@ -152,7 +158,7 @@ def newton_optimise(inp):
     parts = compiled(list(grad) + list(hess), xs)
     p = [mp.mpf(str(_float(v))) for v in _point(inp["start"], xs)]
     steps = [rf"\nabla f = {tex(grad)},\quad H = {tex(hess)}", rf"\mathbf{{x}}_0 = {tex([_sf(v) for v in p])}"]
-    watch, lines = _Watch("Newton's method"), []
+    watch, seen = _Watch("Newton's method"), []
     with mp.workdps(DPS):
         for k in range(n):
             values = parts(*p)
@@ -164,6 +170,14 @@ def newton_optimise(inp):
                 raise Degenerate(f"singular Hessian at x_{k}: Newton's step is undefined")
             p = list(mp.matrix(p) - mp.lu_solve(H, g))
             watch.see(k + 1, max(abs(v) for v in p))
-            lines.append(rf"\mathbf{{x}}_{{{k + 1}}} = \mathbf{{x}}_{{{k}}} - H^{{-1}}\nabla f(\mathbf{{x}}_{{{k}}}) = "
-                         rf"{approx([_sf(v) for v in p])}")
-    return Result([_sf(v) for v in p], steps + elided(lines))
+            seen.append(p)
+    line = _iterate_line(r"H^{-1}\nabla f", seen)
+    return Result([_sf(v) for v in p], steps + elided_steps(n, line))
+
+
+def _iterate_line(update: str, seen: list) -> Callable[[int], str]:
+    """Step ``k`` of a vector iteration ``x_{k+1} = x_k - update(x_k)``, from the recorded iterates."""
+    def line(k: int) -> str:
+        return (rf"\mathbf{{x}}_{{{k + 1}}} = \mathbf{{x}}_{{{k}}} - {update}(\mathbf{{x}}_{{{k}}}) = "
+                rf"{approx([_sf(v) for v in seen[k]])}")
+    return line

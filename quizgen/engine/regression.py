@@ -14,7 +14,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import Degenerate
-from . import approx, elided, exact_number, operation, real_number, Result, tex
+from . import approx, elided_steps, exact_number, operation, real_number, Result, tex
 from .derivatives import gradient as gradient_of
 
 X = sp.Symbol("x", real=True)
@@ -198,13 +198,17 @@ def fit_gradient_descent(inp):
     steps = [rf"\chi^2 = \sum_i \left(\frac{{y_i - ({tex(model)})}}{{\sigma_i}}\right)^2",
              r"\mathbf{p}_{k+1} = \mathbf{p}_k - \gamma \nabla_{\mathbf{p}} \chi^2(\mathbf{p}_k)",
              rf"\mathbf{{p}}_0 = {tex([sp.Float(v, 15) for v in p])}"]
-    lines, w = [], 1 / s ** 2
+    seen, w = [], 1 / s ** 2
     for k in range(n):
         m, *cols = fns(x, *p)
         g = _finite(-2 * np.column_stack(cols).T @ ((y - m) * w), "the gradient of chi-squared")
         p = p - rate * g
         if np.max(np.abs(p)) > 1e8:
             raise Degenerate("gradient descent on chi-squared diverges")
-        lines.append(rf"\nabla \chi^2(\mathbf{{p}}_{{{k}}}) = {approx([sp.Float(v, 15) for v in g])},\quad "
-                     rf"\mathbf{{p}}_{{{k + 1}}} = {approx([sp.Float(v, 15) for v in p])}")
-    return Result({str(q): sp.Float(float(v), 17) for q, v in zip(ps, p)}, steps + elided(lines))
+        seen.append((g, p))
+
+    def line(k):
+        g, pk = seen[k]
+        return (rf"\nabla \chi^2(\mathbf{{p}}_{{{k}}}) = {approx([sp.Float(v, 15) for v in g])},\quad "
+                rf"\mathbf{{p}}_{{{k + 1}}} = {approx([sp.Float(v, 15) for v in pk])}")
+    return Result({str(q): sp.Float(float(v), 17) for q, v in zip(ps, p)}, steps + elided_steps(n, line))

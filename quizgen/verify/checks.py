@@ -11,6 +11,7 @@ import numpy as np
 
 from . import check, close
 from ..errors import VerificationError
+from ..exprs import names_in
 from .numeric import compile_text, function, gradient as num_gradient, hessian as num_hessian, partial
 from .numeric import value as evaluate
 
@@ -429,6 +430,10 @@ def _gauss_newton_fd(residuals, p):
 @check("fit_gradient_descent")
 def _fit_gradient_descent(inp):
     names = [str(k) for k in inp["start"]]
+    if not NON_ANALYTIC & set(names_in(inp["model"])) and "%" not in inp["model"]:
+        p = _complex_step_descent(inp, names)
+        if p is not None:
+            return dict(zip(names, p))
     chi2 = _chi2_fn(inp, names)
     rate = _n(inp["learning_rate"])
     p = [_n(v) for v in inp["start"].values()]
@@ -437,3 +442,27 @@ def _fit_gradient_descent(inp):
             if len(p) > 1 else [mp.diff(chi2, p[0])]
         p = [pi - rate * gi for pi, gi in zip(p, g)]
     return dict(zip(names, p))
+
+
+NON_ANALYTIC = frozenset({"abs", "Abs", "min", "max"})
+COMPLEX_STEP = 1e-30
+
+
+def _complex_step_descent(inp, names):
+    """Descent on chi-squared over numpy arrays, each gradient by the complex-step derivative
+    Im chi2(p + ih e_k) / h (exact to rounding for an analytic model, no subtraction).
+    None when the model does not evaluate to finite numbers along the way."""
+    x, y, s = _data(inp)
+    fn = compile_text(inp["model"], "numpy")
+    rate = float(_n(inp["learning_rate"]))
+    p = np.array([float(_n(v)) for v in inp["start"].values()])
+
+    def chi2(q):
+        with np.errstate(all="ignore"):
+            return np.sum(((y - fn({**dict(zip(names, q)), "x": x})) / s) ** 2)
+    for _ in range(int(inp["steps"])):
+        g = np.array([chi2(p + 1j * COMPLEX_STEP * e).imag / COMPLEX_STEP for e in np.eye(len(p))])
+        if not np.all(np.isfinite(g)):
+            return None
+        p = p - rate * g
+    return [float(v) for v in p]
