@@ -647,7 +647,10 @@
       const lines = results.map((r, i) => {
         const label = parts[i].answer.label;
         if (r.kind === "correct") return "<li>" + label + ": \u2713 right</li>";
-        if (r.kind === "misconception") return '<li class="mistake">' + label + ": " + r.m.feedback + "</li>";
+        if (r.kind === "misconception") {
+          return '<li class="mistake" data-misconception="' + escText(r.m.name).replace(/"/g, "&quot;") + '">' +
+            label + ": " + r.m.feedback + "</li>";
+        }
         if (r.kind === "cannot-check") return "<li>" + label + ": cannot check this automatically (undefined at most test points). Compare it with the worked solution.</li>";
         if (r.kind === "unchecked") return "";
         return "<li>" + label + ": not yet.</li>";
