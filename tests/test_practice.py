@@ -468,7 +468,8 @@ def test_phone_width_nothing_cut_off_and_wide_matrices_scroll(browser, html):
     wide = p.card(KINDS["expression-matrix"]).locator(".grid-scroll")
     assert wide.evaluate("el => el.scrollWidth > el.clientWidth")
     assert p.card(KINDS["expression-matrix"]).locator(".scroll-cue").is_visible()
-    for t in KINDS.values():                      # every figure has its alt text
-        for fig in p.card(t).locator("[role=img]").all():
-            assert len(fig.get_attribute("aria-label")) > 10
+    alts = [fig.get_attribute("aria-label") for t in KINDS.values()      # every figure has its alt text
+            for fig in p.card(t).locator("[role=img]").all()]
+    assert alts and all(len(a) > 10 for a in alts)
+    assert any(re.search(r"x from -?[\d.]+ to -?[\d.]+; marked: \(", a) for a in alts), alts
     p.close()
