@@ -196,8 +196,11 @@ def _rescue_logs(exc: QuizgenError, stage: Path, target: Path) -> QuizgenError:
 @click.option("--format", "fmt", default=None, help="Output format(s), comma-separated (default: the spec's).")
 @click.option("--out", type=click.Path(file_okay=False), help="Output folder (default: output/<quiz name>).")
 @click.option("--pdf/--no-pdf", default=None, help="Compile LaTeX to PDF (default: the spec's, on).")
+@click.option("--duplex/--no-duplex", default=None,
+              help="Pad every paper to an even number of pages, so double-sided printing never puts "
+                   "one student's page on the back of another's (default: on with a roster).")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
-def build(spec, roster, variants, fmt, out, pdf, jobs):
+def build(spec, roster, variants, fmt, out, pdf, duplex, jobs):
     """Build a quiz set from SPEC (default: the example quiz shipped with quizgen).
 
     Writes worksheets, answer keys, Moodle XML and JSON into one folder, replacing
@@ -234,6 +237,7 @@ def build(spec, roster, variants, fmt, out, pdf, jobs):
                                 on_total=lambda n: setattr(bar, "length", n))
     if pdf is not None:
         quizset.options["pdf"] = pdf
+    quizset.options["duplex"] = duplex if duplex is not None else quiz.data.get("duplex", students is not None)
     with staging_dir(target) as stage:
         try:
             written = export.export(formats, quizset, stage, jobs)

@@ -147,8 +147,9 @@ def build_quizset(spec: QuizSpec, students: list[Student] | None = None, variant
         for sec_index, _ in picks:
             q = dict(next(questions))
             sec = spec.data["sections"][sec_index]
-            if "marks" in sec:
-                q["marks"] = sec["marks"]
+            for key in ("marks", "answer_space"):
+                if key in sec:
+                    q[key] = sec[key]
             if sec.get("form", "numeric") == "numeric" and all(a["kind"] != "expression" for a in q["answers"]):
                 q["choices"] = None     # symbolic answers keep their choices: that is how they are graded
             q["section"] = sec.get("title", "")
