@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -67,6 +68,9 @@ def load_template(path: Path | str) -> Template:
     if not isinstance(doc.data, dict):
         raise doc.error([], "a template must be a YAML mapping (key: value lines)",
                         "start from the annotated example in the README")
+    if "sections" in doc.data and "answers" not in doc.data:
+        raise doc.error(["sections"], "this is a quiz spec, not a template, but it lies in a template bank",
+                        "keep quiz specs outside the bank folder (the spec's bank: key points at the folder)")
     validate(doc, "template")
     d = doc.data
     tpl = Template(d["id"], d["title"], d["module"], d["topic"], d["difficulty"], d, Path(path), doc)
@@ -228,8 +232,11 @@ def _strings(obj: Any, path: list) -> Iterable[tuple[list, Any]]:
 
 # ---- the bank ---------------------------------------------------------------------
 
-def template_files(paths: Iterable[Path | str] | None = None) -> list[Path]:
-    """YAML files under ``paths`` (files or folders), default the built-in bank, sorted."""
+ENV_BANK = "QUIZGEN_BANK"          # os.pathsep-separated folders of the instructor's templates
+
+
+def template_files(paths: Iterable[Path | str] | None = None, where: str | None = None) -> list[Path]:
+    """YAML files under ``paths`` (files or folders, each file once), default the built-in bank."""
     roots = [Path(p) for p in paths] if paths else [bank_dir()]
     files: list[Path] = []
     for root in roots:
@@ -238,21 +245,76 @@ def template_files(paths: Iterable[Path | str] | None = None) -> list[Path]:
         elif root.exists():
             files.append(root)
         else:
-            raise QuizgenError("no such file or folder", file=str(root), fix="check the path")
-    return files
+            raise QuizgenError("no such file or folder", file=str(root), where=where,
+                               fix="check the path (a folder of templates or one .yaml file)")
+    seen: set[Path] = set()
+    return [f for f in files if not (f.resolve() in seen or seen.add(f.resolve()))]
 
 
-def load_bank(paths: Iterable[Path | str] | None = None) -> list[Template]:
-    """All templates under ``paths``; ids must be unique."""
+def _load_unique(files: list[Path], known: dict[Path, Template] | None = None) -> list[Template]:
+    """Templates of ``files`` (reusing ``known`` ones by resolved path); ids must be unique."""
     templates, seen = [], {}
-    for f in template_files(paths):
-        tpl = load_template(f)
+    for f in files:
+        tpl = (known or {}).get(f.resolve()) or load_template(f)
         if tpl.id in seen:
             raise tpl.error(["id"], f"duplicate template id {tpl.id!r} (also in {seen[tpl.id]})",
                             "give every template its own id")
         seen[tpl.id] = f
         templates.append(tpl)
+    return templates
+
+
+def _ordered(templates: Iterable[Template]) -> list[Template]:
     return sorted(templates, key=lambda t: (list(MODULES).index(t.module), t.topic, t.id))
+
+
+def load_bank(paths: Iterable[Path | str] | None = None) -> list[Template]:
+    """All templates under ``paths`` (default: the built-in bank); ids must be unique."""
+    return _ordered(_load_unique(template_files(paths)))
+
+
+@dataclass
+class Bank:
+    """The built-in bank merged with the instructor's templates (theirs win on a shared id)."""
+
+    templates: list[Template]
+    own: list[Template]
+    warnings: list[str]
+    roots: list[Path] = field(default_factory=list)
+
+    @property
+    def scope(self) -> list[Template]:
+        """What "every template" means: the instructor's when they gave a bank, else the built-in."""
+        return self.own if self.roots else self.templates
+
+    def is_own(self, tpl: Template) -> bool:
+        return any(t is tpl for t in self.own)
+
+
+def bank_roots(banks: Iterable[Path | str] = (), environ=None) -> list[Path]:
+    """The instructor's folders: ``$QUIZGEN_BANK`` first, then the ones given."""
+    env = (os.environ if environ is None else environ).get(ENV_BANK, "")
+    return [Path(p) for p in env.split(os.pathsep) if p.strip()] + [Path(b) for b in banks]
+
+
+def resolve_bank(banks: Iterable[Path | str] = (), environ=None) -> Bank:
+    """The bank every command reads: built-in templates, extended / overridden by the instructor's."""
+    builtin = load_bank()
+    roots = bank_roots(banks, environ)
+    if not roots:
+        return Bank(builtin, [], [])
+    env_roots = len(bank_roots((), environ))
+    files = [f for i, root in enumerate(roots)
+             for f in template_files([root], where=ENV_BANK if i < env_roots else None)]
+    own = _load_unique(template_files(files) if files else [], {t.source.resolve(): t for t in builtin})
+    warnings = [] if own else [f"warning: no templates (*.yaml) in {', '.join(map(str, roots))}"]
+    by_id = {t.id: t for t in builtin}
+    for tpl in own:
+        old = by_id.get(tpl.id)
+        if old is not None and old is not tpl:
+            warnings.append(f"warning: {tpl.source} overrides built-in template {tpl.id!r} ({old.source})")
+        by_id[tpl.id] = tpl
+    return Bank(_ordered(by_id.values()), _ordered(own), warnings, roots)
 
 
 def select(templates: list[Template], *, modules=(), topics=(), ids=()) -> list[Template]:

@@ -16,8 +16,8 @@ from .errors import QuizgenError, shorten
 from .paths import schema_path
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (a silent overwrite hides mistakes)."""
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """SafeLoader (libyaml's when present) that refuses duplicate keys (a silent overwrite hides mistakes)."""
 
 
 def _mapping(loader, node, deep=False):
@@ -42,11 +42,15 @@ class Document:
 
     def __init__(self, path: Path, text: str):
         self.path = path
+        loader = _Loader(text)
         try:
-            self.node = yaml.compose(text, Loader=_Loader)
+            self.node = loader.get_single_node()
             self._check_shape()
-            self.data = yaml.load(text, Loader=_Loader)
+            self.data = loader.construct_document(self.node) if self.node is not None else None
         except yaml.YAMLError as exc:
+            if "maximum nesting depth" in str(getattr(exc, "problem", "")):
+                mark = getattr(exc, "problem_mark", None)
+                raise self._too_deep(mark.line + 1 if mark else None) from None
             mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
             where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
             problem = getattr(exc, "problem", None) or str(exc)
@@ -54,6 +58,8 @@ class Document:
                                fix="check indentation, colons and quotes around text with ':' or '#'") from None
         except RecursionError:
             raise self._too_deep(_deep_line(text)) from None
+        finally:
+            loader.dispose()
 
     def _check_shape(self) -> None:
         """Refuse nesting deeper than MAX_YAML_DEPTH and alias expansion beyond MAX_YAML_NODES."""

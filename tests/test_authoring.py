@@ -1,0 +1,124 @@
+"""Instructor authoring: their own bank, starter templates, messages that point at the line."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from quizgen.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILTIN_GRADIENT = ROOT / "question_bank" / "multivariate-calculus" / "gradient.yaml"
+
+
+def run(*args, env=None):
+    return CliRunner().invoke(main, list(args), env=env or {"QUIZGEN_BANK": ""}, catch_exceptions=False)
+
+
+def _course(tmp_path, *, override=True) -> Path:
+    """A course folder: one new template (nested folder) and, optionally, one overriding a built-in id."""
+    course = tmp_path / "course"
+    (course / "week1").mkdir(parents=True)
+    text = BUILTIN_GRADIENT.read_text()
+    (course / "week1" / "my-gradient.yaml").write_text(
+        text.replace("id: gradient-at-point", "id: my-gradient").replace("title: Gradient at a point",
+                                                                         "title: My own gradient"))
+    if override:
+        (course / "gradient.yaml").write_text(text.replace("title: Gradient at a point", "title: Course gradient"))
+    return course
+
+
+def _rows(result):
+    return {r["id"]: r for r in json.loads(result.stdout)}
+
+
+# ---- their own bank ----------------------------------------------------------------
+
+def test_bank_extends_and_overrides_with_a_warning(tmp_path):
+    course = _course(tmp_path)
+    result = run("list", "--json", "--bank", str(course))
+    assert result.exit_code == 0, result.output
+    rows = _rows(result)
+    assert rows["my-gradient"]["origin"] == "instructor"
+    assert rows["gradient-at-point"]["title"] == "Course gradient"          # the instructor's wins
+    assert rows["gradient-at-point"]["file"] == str(course / "gradient.yaml")
+    assert rows["jacobian-at-point"]["origin"] == "built-in"                # the rest is still there
+    builtin = _rows(run("list", "--json"))
+    assert len(rows) == len(builtin) + 1
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1
+    assert str(course / "gradient.yaml") in warnings[0] and str(BUILTIN_GRADIENT) in warnings[0]
+
+
+def test_single_file_bank_and_environment_variable(tmp_path):
+    course = _course(tmp_path, override=False)
+    one = run("list", "--json", "--bank", str(course / "week1" / "my-gradient.yaml"))
+    assert one.exit_code == 0 and "my-gradient" in _rows(one) and not one.stderr
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "x.yaml").write_text(BUILTIN_GRADIENT.read_text().replace("id: gradient-at-point", "id: other-grad"))
+    env = {"QUIZGEN_BANK": os.pathsep.join([str(course), str(other)])}
+    rows = _rows(run("list", "--json", env=env))
+    assert rows["my-gradient"]["origin"] == rows["other-grad"]["origin"] == "instructor"
+    # the same folder from the environment and --bank is read once, not a duplicate
+    again = run("list", "--json", "--bank", str(course), env=env)
+    assert again.exit_code == 0, again.output
+
+
+def test_duplicate_id_inside_the_instructors_bank_is_an_error(tmp_path):
+    course = _course(tmp_path, override=False)
+    (course / "copy.yaml").write_text((course / "week1" / "my-gradient.yaml").read_text())
+    for cmd in (["list"], ["validate", "--samples", "1"], ["generate", "--all", "--out", str(tmp_path / "o")]):
+        result = run(*cmd, "--bank", str(course))
+        assert result.exit_code == 2, result.output
+        assert "duplicate template id 'my-gradient'" in result.output
+        assert str(course / "copy.yaml") in result.output and str(course / "week1" / "my-gradient.yaml") in result.output
+        assert "Traceback" not in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_bank_folder_from_the_environment_is_named(tmp_path):
+    result = run("list", env={"QUIZGEN_BANK": str(tmp_path / "nowhere")})
+    assert result.exit_code == 2
+    assert "QUIZGEN_BANK" in result.output and str(tmp_path / "nowhere") in result.output
+
+
+def test_validate_and_generate_act_on_the_instructors_templates(tmp_path):
+    course = _course(tmp_path)
+    result = run("validate", "--bank", str(course), "--samples", "2")
+    assert result.exit_code == 0, result.output
+    assert "all 2 templates valid" in result.stdout
+    out = tmp_path / "out"
+    result = run("generate", "--bank", str(course), "--all", "--format", "json", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    questions = json.loads((out / "quizgen.json").read_text())
+    assert sorted(q["template"] for q in questions) == ["gradient-at-point", "my-gradient"]
+    picked = run("generate", "--bank", str(course), "--template", "jacobian-at-point", "--format", "json",
+                 "--out", str(tmp_path / "o2"))
+    assert picked.exit_code == 0, picked.output        # built-in templates stay selectable by id
+
+
+def test_quiz_spec_bank_key_is_relative_to_the_spec(tmp_path):
+    course = _course(tmp_path, override=False)
+    spec = tmp_path / "week1.yaml"
+    spec.write_text("title: Week 1\nbank: course\nformats: [json]\npdf: false\n"
+                    "sections:\n  - templates: [my-gradient]\n    questions: 1\n")
+    out = tmp_path / "built"
+    result = run("build", str(spec), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    questions = json.loads((out / "week1.json").read_text())
+    assert [q["template"] for q in questions] == ["my-gradient"]
+    spec.write_text(spec.read_text().replace("bank: course", "bank: [nowhere]"))
+    bad = run("build", str(spec), "--out", str(tmp_path / "b2"))
+    assert bad.exit_code == 2 and "line 2" in bad.output and "nowhere" in bad.output, bad.output
+
+
+def test_quiz_spec_inside_a_bank_folder_is_explained(tmp_path):
+    course = _course(tmp_path, override=False)
+    (course / "week1.yaml").write_text("title: W\nsections:\n  - templates: [my-gradient]\n    questions: 1\n")
+    result = run("list", "--bank", str(course))
+    assert result.exit_code == 2 and "quiz spec, not a template" in result.output
