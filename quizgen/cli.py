@@ -112,6 +112,29 @@ def list_cmd(as_json, banks, paths):
 
 
 @main.command()
+@click.argument("template_id", metavar="TEMPLATE-ID")
+@click.option("--op", required=True, help="Engine operation of the answer, e.g. gradient (see the error for the list).")
+@click.option("--module", help="Course module (default: the operation's usual one).")
+@click.option("--out", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="Folder to write TEMPLATE-ID.yaml into (your bank folder).")
+def new(template_id, op, module, out):
+    """Write a commented starter template TEMPLATE-ID.yaml for an engine operation.
+
+    The file validates as written and starts with the schema line for editors;
+    an existing file is never overwritten.
+
+    \b
+    Examples:
+      quizgen new week3-gradient --op gradient --out course/
+      quizgen new my-fit --op least_squares --module regression --out course/
+    """
+    from .starter import write_starter
+    path = write_starter(template_id, op, module, Path(out))
+    click.echo(str(path))
+    click.echo(f"next: edit it, then  quizgen validate --bank {Path(out)}", err=True)
+
+
+@main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @bank_option
 @click.option("--samples", default=20, show_default=True, type=click.IntRange(1, 100000),

@@ -122,3 +122,47 @@ def test_quiz_spec_inside_a_bank_folder_is_explained(tmp_path):
     (course / "week1.yaml").write_text("title: W\nsections:\n  - templates: [my-gradient]\n    questions: 1\n")
     result = run("list", "--bank", str(course))
     assert result.exit_code == 2 and "quiz spec, not a template" in result.output
+
+
+# ---- quizgen new ---------------------------------------------------------------------
+
+from quizgen.starter import starter_ops  # noqa: E402
+
+REQUIRED_OPS = {"derivative", "partial_derivative", "gradient", "jacobian", "hessian", "chain_rule",
+                "taylor_polynomial", "newton_raphson", "gradient_descent", "lagrange_critical_points",
+                "least_squares"}
+
+
+def test_every_starter_validates_as_written(tmp_path):
+    course = tmp_path / "course"
+    assert REQUIRED_OPS <= set(starter_ops())
+    for op in starter_ops():
+        result = run("new", f"start-{op.replace('_', '-')}", "--op", op, "--out", str(course))
+        assert result.exit_code == 0, result.output
+        path = course / f"start-{op.replace('_', '-')}.yaml"
+        assert result.stdout.strip() == str(path)
+        first = path.read_text().splitlines()[0]
+        assert first.startswith("# yaml-language-server: $schema=")
+        schema = (path.parent / first.split("$schema=", 1)[1]).resolve()
+        assert json.loads(schema.read_text())["title"] and schema.name == "template.schema.json"
+        assert f"op: {op}" in path.read_text()
+    result = run("validate", "--bank", str(course), "--samples", "3")
+    assert result.exit_code == 0, result.output
+    assert f"all {len(starter_ops())} templates valid" in result.stdout
+
+
+def test_new_module_option_and_refusals(tmp_path):
+    result = run("new", "my-d", "--op", "derivative", "--module", "taylor-series", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "my-d.yaml").read_text()
+    assert "\nmodule: taylor-series\n" in text and "\nid: my-d " in text
+    again = run("new", "my-d", "--op", "gradient", "--out", str(tmp_path))
+    assert again.exit_code == 2 and "never overwrites" in again.output
+    assert (tmp_path / "my-d.yaml").read_text() == text                     # untouched
+    unknown = run("new", "my-e", "--op", "integral", "--out", str(tmp_path))
+    assert unknown.exit_code == 2 and "'integral'" in unknown.output
+    assert all(op in unknown.output for op in REQUIRED_OPS)
+    assert not (tmp_path / "my-e.yaml").exists()
+    for bad in (["new", "Bad Id", "--op", "gradient"], ["new", "ok-id", "--op", "gradient", "--module", "x"]):
+        result = run(*bad, "--out", str(tmp_path))
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output
