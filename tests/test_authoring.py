@@ -166,3 +166,94 @@ def test_new_module_option_and_refusals(tmp_path):
     for bad in (["new", "Bad Id", "--op", "gradient"], ["new", "ok-id", "--op", "gradient", "--module", "x"]):
         result = run(*bad, "--out", str(tmp_path))
         assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+
+
+# ---- the README walkthrough, from a non-editable install ------------------------------
+
+import re  # noqa: E402
+import shlex  # noqa: E402
+import shutil  # noqa: E402
+
+import mpmath  # noqa: E402
+
+EDIT = ('f: "a*x*y**2 + g(k*x)"', 'f: "a*x**2*y + g(k*y)"')
+
+
+def _walkthrough() -> tuple[list[list[str]], str]:
+    """The shell commands and the quiz spec of the README's walkthrough, as written."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("### Walkthrough"):text.index("### The template format")]
+    shell, spec = re.findall(r"```(?:sh|yaml)\n(.*?)```", section, re.S)
+    commands = [shlex.split(line, comments=True) for line in shell.splitlines() if line.strip()]
+    assert all(f"`{text}`" in section for text in EDIT)          # the edit the README asks for
+    return [c for c in commands if c], spec
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """quizgen installed (not editable) from a copy of this checkout into a target folder."""
+    tmp = tmp_path_factory.mktemp("install")
+    src = tmp / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", "output", "build", "*.egg-info",
+                                                             "__pycache__", ".pytest_cache", "tests"))
+    site = tmp / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                    "--target", str(site), str(src)], check=True, capture_output=True, cwd=tmp)
+    shutil.rmtree(src)                     # nothing may come from a checkout
+    return site
+
+
+def _quizgen(site: Path, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "QUIZGEN_BANK")}
+    env["PYTHONPATH"] = str(site)
+    return subprocess.run([sys.executable, "-m", "quizgen", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=300)
+
+
+def _f(q: dict, x: float, y: float):
+    p = q["parameters"]
+    g = getattr(mpmath, p["g"])
+    return p["a"] * x ** 2 * y + g(p["k"] * y)           # the edited function
+
+
+def _grad_by_differences(q: dict) -> list[float]:
+    p = q["parameters"]
+    x0, y0 = mpmath.mpf(p["x0"]), mpmath.mpf(p["y0"])
+    return [float(mpmath.diff(lambda t: _f(q, t, y0), x0)), float(mpmath.diff(lambda t: _f(q, x0, t), y0))]
+
+
+def test_readme_walkthrough_from_a_non_editable_install(installed, tmp_path):
+    commands, spec = _walkthrough()
+    probe = subprocess.run([sys.executable, "-c", "import quizgen.paths as p; print(p.bank_dir())"],
+                           capture_output=True, text=True, cwd=tmp_path,
+                           env={**os.environ, "PYTHONPATH": str(installed)})
+    assert probe.stdout.strip().startswith(str(installed)), probe   # the built-in bank is package data
+    outputs = {}
+    for cmd in commands:
+        if cmd[0] == "pip":
+            continue                                    # done by the fixture
+        if cmd[0] == "mkdir":
+            (tmp_path / cmd[1]).mkdir()
+            continue
+        assert cmd[0] == "quizgen", cmd
+        if cmd[1] == "validate":                        # the README's "edit it" step comes first
+            path = tmp_path / "course" / "week1-gradient.yaml"
+            path.write_text(path.read_text().replace(*EDIT))
+            assert EDIT[1] in path.read_text()
+        if cmd[1] == "build":
+            (tmp_path / cmd[2]).write_text(spec)
+        done = _quizgen(installed, cmd[1:], tmp_path)
+        assert done.returncode == 0, (cmd, done.stdout[-2000:], done.stderr[-2000:])
+        outputs[cmd[1]] = done
+    assert "all 1 templates valid" in outputs["validate"].stdout
+    listed = outputs["list"].stdout
+    assert "week1-gradient" in listed and "[yours:" in listed and "jacobian-at-point" in listed
+    generated = json.loads((tmp_path / "week1" / "quizgen.json").read_text())
+    built = json.loads((tmp_path / "output" / "week1" / "week1.json").read_text())
+    mine = [q for q in generated + built if q["template"] == "week1-gradient"]
+    assert len(mine) == 3 + 2
+    assert [q["template"] for q in built].count("jacobian-at-point") == 1
+    for q in mine:
+        grad = next(a for a in q["answers"] if a["name"] == "grad")["value"]
+        assert grad == pytest.approx(_grad_by_differences(q), abs=1e-9), q["parameters"]
+    assert (tmp_path / "week1" / "quizgen-worksheet.html").is_file()
