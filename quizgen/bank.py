@@ -58,8 +58,10 @@ class Template:
     def answers(self) -> dict:
         return self.data["answers"]
 
-    def error(self, path: list, message: str, fix: str | None = None) -> QuizgenError:
-        return self.doc.error(path, message, fix)
+    def error(self, path: list, message: str, fix: str | None = None, text_line: int | None = None) -> QuizgenError:
+        """An error at ``path``; ``text_line`` is a line inside that text field (for its file line)."""
+        line = self.doc.text_line(path, text_line) if text_line else None
+        return self.doc.error(path, message, fix, line)
 
 
 def load_template(path: Path | str) -> Template:
@@ -107,6 +109,7 @@ def _check_semantics(tpl: Template) -> None:
         _check_answer(tpl, name, spec, known, families)
     if tpl.data.get("figure"):
         _check_figure(tpl, tpl.data["figure"], known, families)
+    _check_text_names(tpl)
     mc = tpl.data.get("multiple_choice")
     if mc and mc.get("answer", next(iter(tpl.answers))) not in tpl.answers:
         raise tpl.error(["multiple_choice", "answer"], f"no answer named {mc['answer']!r}",
@@ -117,6 +120,23 @@ def _check_semantics(tpl: Template) -> None:
             if m not in MISCONCEPTIONS:
                 raise tpl.error(["multiple_choice", "misconceptions", i], f"unknown misconception {m!r}",
                                 f"use one of: {', '.join(sorted(MISCONCEPTIONS))}")
+
+
+TEXT_FIELDS = ("prompt", "solution")
+
+
+def _check_text_names(tpl: Template) -> None:
+    """Every ``steps.X`` / ``ans.X`` / ``val.X`` in the text names an answer (checked before sampling)."""
+    from .render import TextError, answer_refs, missing_answer
+    for field_name in TEXT_FIELDS:
+        try:
+            refs = answer_refs(tpl.data.get(field_name) or "")
+        except TextError as exc:
+            raise tpl.error([field_name], f"{field_name}: {exc}", exc.fix, exc.lineno) from None
+        for kind, name, lineno in refs:
+            if name not in tpl.answers:
+                raise tpl.error([field_name], f"{field_name} (its line {lineno}): {missing_answer(kind, name, tpl.answers)}",
+                                f"use one of: {', '.join(f'{kind}.{a}' for a in tpl.answers)}", lineno)
 
 
 FIGURE_MATHS = ("expression", "at", "about", "start", "learning_rate", "h")
@@ -194,6 +214,7 @@ def _check_answer(tpl: Template, name: str, spec: dict, known: set, families: se
         raise tpl.error(["answers", name, extra[0]], f"operation {op.name!r} takes no input {extra[0]!r}",
                         f"inputs of {op.name}: {', '.join(op.required + op.optional)}")
     scope = known | {"x"} | set(_model_names(spec))
+    _check_variables(tpl, name, spec)
     for key in sorted(given & set(spec)):
         if isinstance(spec[key], dict) and key in EXPRESSION_KEYS:
             raise tpl.error(["answers", name, key], f"{key} is a mapping ({shorten(str(spec[key]), 60)}), "
@@ -212,6 +233,19 @@ def _check_answer(tpl: Template, name: str, spec: dict, known: set, families: se
                 if var not in tpl.variables and key != "parameters":
                     raise tpl.error(["answers", name, key, var], f"{var!r} is not a variable",
                                     f"list it under variables (now: {', '.join(tpl.variables)})")
+
+
+def _check_variables(tpl: Template, name: str, spec: dict) -> None:
+    """``variable`` / ``variables`` of an answer name declared variables (the error is on that line)."""
+    allowed = set(tpl.variables) | ({"x", *_model_names(spec)} if "model" in spec else set())
+    for key in ("variable", "variables"):
+        value = spec.get(key)
+        items = list(enumerate(value)) if isinstance(value, list) else [(None, value)] if value is not None else []
+        for i, var in items:
+            if isinstance(var, str) and var not in allowed:
+                path = ["answers", name, key] + ([i] if i is not None else [])
+                raise tpl.error(path, f"{var!r} is not a variable of this template",
+                                f"list it under variables (now: {', '.join(tpl.variables)})")
 
 
 def _model_names(spec: dict) -> list[str]:

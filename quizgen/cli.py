@@ -74,9 +74,11 @@ def _bank(banks=()):
 
 @main.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option("--misconceptions", "show_misconceptions", is_flag=True,
+              help="List the named misconceptions (for multiple_choice) with their operations instead.")
 @bank_option
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
-def list_cmd(as_json, banks, paths):
+def list_cmd(as_json, show_misconceptions, banks, paths):
     """List the modules, topics and templates of the bank (yours marked [yours]).
 
     PATHS are extra bank folders or files, like --bank.
@@ -86,7 +88,10 @@ def list_cmd(as_json, banks, paths):
       quizgen list
       quizgen list --bank course/
       quizgen list --json > bank.json
+      quizgen list --misconceptions
     """
+    if show_misconceptions:
+        return _list_misconceptions(as_json)
     bank = _bank(banks + paths)
     templates = bank.templates
     rows = [{"id": t.id, "title": t.title, "module": t.module, "topic": t.topic,
@@ -109,6 +114,19 @@ def list_cmd(as_json, banks, paths):
         click.echo(f"    {r['id']:<34} d{r['difficulty']}  {r['title']}{mc}{mine}")
     click.echo(f"{len(rows)} templates in {len({r['module'] for r in rows})} modules, "
                f"{len({r['topic'] for r in rows})} topics")
+
+
+def _list_misconceptions(as_json: bool) -> None:
+    from .misconceptions import MISCONCEPTIONS
+    rows = [{"name": m.name, "ops": list(m.ops), "description": m.description}
+            for m in sorted(MISCONCEPTIONS.values(), key=lambda m: m.name)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for r in rows:
+        click.echo(f"{r['name']:<38} {', '.join(r['ops'])}")
+        click.echo(f"    {r['description']}")
+    click.echo(f"{len(rows)} misconceptions; name them under multiple_choice: misconceptions: [...]")
 
 
 @main.command()

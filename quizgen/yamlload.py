@@ -95,13 +95,30 @@ class Document:
             node = child
         return line
 
-    def where(self, path: Sequence[Any]) -> str:
+    def text_line(self, path: Sequence[Any], lineno: int) -> int | None:
+        """File line of line ``lineno`` (1-based) of the text at ``path`` (a ``|`` block or one line)."""
+        node = self.node
+        for key in path:
+            if not isinstance(node, yaml.MappingNode):
+                return None
+            node = next((v for k, v in node.value if k.value == str(key)), None)
+        if not isinstance(node, yaml.ScalarNode):
+            return None
+        if node.style == "|":
+            return node.start_mark.line + 1 + lineno
+        if node.style in (None, "", "'", '"') and node.start_mark.line == node.end_mark.line:
+            return node.start_mark.line + 1
+        return None
+
+    def where(self, path: Sequence[Any], line: int | None = None) -> str:
         dotted = ".".join(str(p) for p in path) or "top level"
-        line = self.line(path)
+        line = line or self.line(path)
         return f"line {line} ({dotted})" if line else dotted
 
-    def error(self, path: Sequence[Any], message: str, fix: str | None = None) -> QuizgenError:
-        return QuizgenError(message, file=str(self.path), where=self.where(path), fix=fix)
+    def error(self, path: Sequence[Any], message: str, fix: str | None = None,
+              line: int | None = None) -> QuizgenError:
+        """A QuizgenError at ``path`` (or at the given file ``line``, e.g. inside a text block)."""
+        return QuizgenError(message, file=str(self.path), where=self.where(path, line), fix=fix)
 
 
 def _deep_line(text: str) -> int | None:

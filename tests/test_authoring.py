@@ -257,3 +257,87 @@ def test_readme_walkthrough_from_a_non_editable_install(installed, tmp_path):
         grad = next(a for a in q["answers"] if a["name"] == "grad")["value"]
         assert grad == pytest.approx(_grad_by_differences(q), abs=1e-9), q["parameters"]
     assert (tmp_path / "week1" / "quizgen-worksheet.html").is_file()
+
+
+# ---- messages that point at the line ---------------------------------------------------
+
+def _starter(tmp_path, op="jacobian") -> Path:
+    result = run("new", "msg-test", "--op", op, "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    return tmp_path / "msg-test.yaml"
+
+
+def _line_of(path: Path, needle: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+def _refused(path: Path) -> str:
+    result = run("validate", str(path), "--samples", "1")
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    return result.output
+
+
+@pytest.mark.parametrize("old, new, needle, where", [
+    ('  v: "g(k*x) + x*y"', '  v: "g(k*x) + x*w"', "  v: ", "define.v"),
+    ('    variables: [x, y]', '    variables: [x, q]', "    variables: [x, q]", "answers.J.variables.1"),
+    ("    round: 3", "    round: three", "    round: three", "answers.J.round"),
+    ("  k:  {int: [1, 3]}", "  k:\n    int: [1, 3]\n    exclud: [2]", "    exclud: [2]", "parameters.k.exclud"),
+])
+def test_error_names_the_line_of_the_key_inside_a_block(tmp_path, old, new, needle, where):
+    path = _starter(tmp_path)
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+    line = _line_of(path, needle)
+    block = _line_of(path, where.split(".")[0] + ":")
+    assert line > block + 1                                  # a key well inside its block
+    assert f"{path}: line {line} ({where})" in _refused(path)
+
+
+@pytest.mark.parametrize("field, ref, kind, name", [
+    ("solution", "{{ steps.J }}", "steps", "Jv"),
+    ("prompt", "Find the Jacobian", "ans", "K"),
+    ("solution", "{{ steps.J }}", "val", "J2"),
+])
+def test_missing_answer_name_says_which_exist(tmp_path, field, ref, kind, name):
+    path = _starter(tmp_path)
+    text = path.read_text()
+    broken = text.replace(ref, ref + f" {{{{ {kind}.{name} }}}}" if kind != "steps" else "{{ steps.Jv }}")
+    assert broken != text
+    path.write_text(broken)
+    out = _refused(path)
+    assert f"{kind}.{name}: no answer named {name}; answers are J" in out
+    assert f"line {_line_of(path, f'{kind}.{name}')} ({field})" in out             # the line that uses it
+
+
+def test_missing_answer_name_at_render_time_lists_the_answers(tmp_path):
+    """A computed name ({{ steps[n] }}) can only be caught when rendering: same message."""
+    path = _starter(tmp_path, "partial_derivative")
+    text = path.read_text().replace("{{ steps.fx }}", "{% for n in ['fx', 'fy'] %}{{ steps[n] }}{% endfor %}")
+    path.write_text(text)
+    result = run("validate", str(path), "--samples", "1")
+    assert result.exit_code == 2
+    assert "steps.fy: no answer named fy; answers are fx" in result.output
+
+
+def test_jinja_syntax_error_is_found_at_load_with_its_file_line(tmp_path):
+    path = _starter(tmp_path)
+    path.write_text(path.read_text().replace("{{ steps.J }}", "{{ steps.J }"))
+    out = _refused(path)
+    assert f"line {_line_of(path, '{{ steps.J }')} (solution)" in out and "Jinja syntax error" in out
+
+
+def test_list_misconceptions_names_every_one_with_ops_and_description():
+    from quizgen.misconceptions import MISCONCEPTIONS
+    result = run("list", "--misconceptions")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    for m in MISCONCEPTIONS.values():
+        i = next(i for i, line in enumerate(lines) if line.split()[:1] == [m.name])
+        assert lines[i].split(None, 1)[1].split(", ") == list(m.ops)
+        description = lines[i + 1].strip()
+        assert description and description in " ".join(m.feedback.split())
+    rows = json.loads(run("list", "--misconceptions", "--json").stdout)
+    assert {r["name"] for r in rows} == set(MISCONCEPTIONS)
+    assert all(r["ops"] and "\n" not in r["description"] for r in rows)
