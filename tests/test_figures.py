@@ -126,3 +126,28 @@ def test_labels_of_coinciding_points_are_joined():
               {"x": 5.01, "y": 5.0, "label": "$x_3$"}, {"x": 9.0, "y": 9.0, "label": None}]
     assert figures._label_groups(ax, points) == [((1.0, 1.0), ["$x_1$"]),
                                                  ((5.0, 5.0), ["$x_2$", "$x_3$"])]
+
+
+@pytest.mark.parametrize("fmt", figures.FORMATS)
+def test_reused_frame_draws_what_a_fresh_frame_draws(fmt):
+    """A frame is reused across variants: nothing of the previous figures may show."""
+    for name in SPEC_IDS:
+        with matplotlib.rc_context(figures._RC):
+            fresh = figures.Frame(bool(SPECS[name].get("residuals"))).draw(SPECS[name], fmt)
+        for other in SPEC_IDS:                  # every other spec drawn first in the shared frame
+            figures.draw(SPECS[other], fmt)
+            assert figures.draw(SPECS[name], fmt) == fresh, (name, other)
+
+
+@pytest.mark.parametrize("label, plain", [
+    ("$x_{2}$, $x_{3}$", "x₂, x₃"), ("$(1.5, -0.375)$", "(1.5, \N{MINUS SIGN}0.375)"),
+    ("Taylor about $x = 2$", "Taylor about x = 2"), (r"$\lambda^2$", "λ²"), ("$T_{3}$", "T₃"),
+    ("no maths", "no maths"),
+])
+def test_simple_maths_is_plain_text(label, plain):
+    assert figures._text(label) == plain
+
+
+@pytest.mark.parametrize("label", [r"$\frac{1}{2}$", r"$\int x$", "$x_{q}$", r"$\sqrt{x}$"])
+def test_other_maths_stays_mathtext(label):
+    assert figures._text(label) == label
