@@ -55,6 +55,11 @@ def _formats(value: str) -> list[str]:
     return names
 
 
+MOODLE_FIGURES = click.option(
+    "--moodle-figures", type=click.Choice(["svg", "png"]), default="svg", show_default=True,
+    help="Figure file type embedded in Moodle XML (Moodle 4.5 shows both; SVG is faster and sharp).")
+
+
 @main.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.argument("paths", nargs=-1, type=click.Path())
@@ -130,8 +135,10 @@ def validate(paths, samples, seed):
 @click.option("--pdf", is_flag=True, help="Also compile LaTeX output to PDF (needs latexmk).")
 @click.option("--moodle-form", type=click.Choice(["auto", "numeric", "multichoice"]), default="auto",
               show_default=True, help="Moodle question type for templates that have both forms.")
+@MOODLE_FIGURES
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
-def generate(modules, topics, ids, all_, bank, count, seed, fmt, out, name, title, pdf, moodle_form, jobs):
+def generate(modules, topics, ids, all_, bank, count, seed, fmt, out, name, title, pdf, moodle_form,
+             moodle_figures, jobs):
     """Generate COUNT verified variants of the selected templates into OUT.
 
     \b
@@ -157,7 +164,7 @@ def generate(modules, topics, ids, all_, bank, count, seed, fmt, out, name, titl
                            show_pos=True) as bar:
         questions = generate_questions(templates, count, seed, jobs, progress=bar.update)
     quizset = QuizSet(title=title, papers=[Paper("", questions)], name=name, seed=seed,
-                      options={"pdf": pdf, "moodle_form": moodle_form})
+                      options={"pdf": pdf, "moodle_form": moodle_form, "moodle_figures": moodle_figures})
     out = Path(out)
     with all_or_nothing(out) as stage:          # every file of the set, or none of them
         try:
@@ -196,8 +203,9 @@ def _rescue_logs(exc: QuizgenError, stage: Path, target: Path) -> QuizgenError:
 @click.option("--format", "fmt", default=None, help="Output format(s), comma-separated (default: the spec's).")
 @click.option("--out", type=click.Path(file_okay=False), help="Output folder (default: output/<quiz name>).")
 @click.option("--pdf/--no-pdf", default=None, help="Compile LaTeX to PDF (default: the spec's, on).")
+@MOODLE_FIGURES
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
-def build(spec, roster, variants, fmt, out, pdf, jobs):
+def build(spec, roster, variants, fmt, out, pdf, moodle_figures, jobs):
     """Build a quiz set from SPEC (default: the example quiz shipped with quizgen).
 
     Writes worksheets, answer keys, Moodle XML and JSON into one folder, replacing
@@ -234,6 +242,7 @@ def build(spec, roster, variants, fmt, out, pdf, jobs):
                                 on_total=lambda n: setattr(bar, "length", n))
     if pdf is not None:
         quizset.options["pdf"] = pdf
+    quizset.options["moodle_figures"] = moodle_figures
     with staging_dir(target) as stage:
         try:
             written = export.export(formats, quizset, stage, jobs)
