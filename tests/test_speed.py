@@ -113,3 +113,15 @@ def test_probe_sees_matplotlib_when_figures_are_imported():
     out = subprocess.run([sys.executable, "-c", _PROBE.format(imports="import quizgen.figures")],
                          cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert "matplotlib" in out
+
+
+def test_figures_benchmark_reports_every_target():
+    proc = subprocess.run([sys.executable, "benchmarks/figures.py", "--count", "2", "--kinds", "tangent"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    for needle in ("product-rule-at-point x 2", "moodle_figures=png", "moodle_figures=svg", "no figure",
+                   "tangent", "quizgen --help", "quizgen list"):
+        assert needle in out, (needle, out)
+    assert "R/exams not installed here" in out or "exams2moodle deriv x 2" in out
+    assert "no matplotlib" in next(line for line in out.splitlines() if line.startswith("quizgen list"))
