@@ -125,3 +125,76 @@ def test_figures_benchmark_reports_every_target():
         assert needle in out, (needle, out)
     assert "R/exams not installed here" in out or "exams2moodle deriv x 2" in out
     assert "no matplotlib" in next(line for line in out.splitlines() if line.startswith("quizgen list"))
+
+
+# --- sharded builds -----------------------------------------------------------------------
+
+SHARD_SPEC = """\
+name: t
+title: Sharded quiz
+seed: 4
+formats: [json, html, latex, moodle]
+sections:
+  - templates: [product-rule-at-point, jacobian-at-point, weighted-line-fit]
+    questions: 2
+  - modules: [regression]
+    questions: 1
+    form: multiple_choice
+"""
+
+
+def _cli(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def class_of_five(tmp_path):
+    spec = tmp_path / "quiz.yaml"
+    spec.write_text(SHARD_SPEC)
+    roster = tmp_path / "class.csv"
+    roster.write_text("id,name\n" + "".join(f"s{i},Student {i}\n" for i in range(5)))
+    return spec, roster
+
+
+def test_merged_shards_are_the_single_build_byte_for_byte(tmp_path, class_of_five):
+    spec, roster = class_of_five
+    assert _cli("build", spec, "--roster", roster, "--no-pdf", "--out", tmp_path / "one").exit_code == 0
+    for k in (3, 1, 2):                                   # any order, one folder
+        result = _cli("build", spec, "--roster", roster, "--no-pdf", "--shard", f"{k}/3", "--out", tmp_path / "sh")
+        assert result.exit_code == 0, result.output
+    shard_files = sorted(p.name for p in (tmp_path / "sh").iterdir())
+    assert shard_files == [f"t-shard-{k}-of-3.json" for k in (1, 2, 3)]
+    sizes = [len(json.loads((tmp_path / "sh" / f).read_text())["papers"]) for f in shard_files]
+    assert sizes == [2, 2, 1]                             # papers 0,3 / 1,4 / 2
+    result = _cli("merge", tmp_path / "sh", "--out", tmp_path / "merged")
+    assert result.exit_code == 0, result.output
+    single, merged = _files(tmp_path / "one"), _files(tmp_path / "merged")
+    assert set(single) >= {"t-moodle.xml", "t-worksheet.tex", "t-answers.csv", "t-worksheet.html", "t.json"}
+    assert merged.keys() == single.keys()
+    for name in single:
+        assert merged[name] == single[name], name
+
+
+def test_merge_refuses_missing_or_foreign_shards(tmp_path, class_of_five):
+    spec, roster = class_of_five
+    for k in (1, 2):
+        _cli("build", spec, "--roster", roster, "--format", "json", "--shard", f"{k}/3", "--out", tmp_path / "sh")
+    result = CliRunner().invoke(main, ["merge", str(tmp_path / "sh"), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 2 and "shard(s) 3 of 3 are missing" in result.output
+    roster.write_text(roster.read_text() + "s9,Late Student\n")       # another roster: another build
+    _cli("build", spec, "--roster", roster, "--format", "json", "--shard", "3/3", "--out", tmp_path / "sh")
+    result = CliRunner().invoke(main, ["merge", str(tmp_path / "sh"), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 2 and "belongs to another build" in result.output
+    assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("bad", ["0/3", "4/3", "3", "a/b"])
+def test_bad_shard_is_refused(tmp_path, class_of_five, bad):
+    spec, roster = class_of_five
+    result = CliRunner().invoke(main, ["build", str(spec), "--roster", str(roster), "--shard", bad,
+                                       "--out", str(tmp_path / "sh")])
+    assert result.exit_code == 2 and "K/N" in result.output and "Traceback" not in result.output
