@@ -188,10 +188,22 @@ def _probe(dpi: float) -> RendererAgg:
 _STAMP_PAD = 4
 
 
-@functools.lru_cache(maxsize=4096)
+_SHORT = 16        # labels up to this length (ticks, legend entries) keep their bitmap
+
+
 def _bitmap(s: str, size: float, angle: float, dpi: float) -> tuple[np.ndarray, int, int]:
+    """The label's bitmap; short labels (they repeat) from a bounded per-process cache."""
+    return (_short_bitmap if len(s) <= _SHORT else _draw_bitmap)(s, size, angle, dpi)
+
+
+@functools.lru_cache(maxsize=1024)
+def _short_bitmap(s: str, size: float, angle: float, dpi: float) -> tuple[np.ndarray, int, int]:
+    return _draw_bitmap(s, size, angle, dpi)
+
+
+def _draw_bitmap(s: str, size: float, angle: float, dpi: float) -> tuple[np.ndarray, int, int]:
     """(RGBA image, x and y offset in pixels) of a black label drawn with its baseline start
-    at a whole pixel: the same pixels wherever it is placed, so it is rendered once."""
+    at a whole pixel: the same pixels wherever it is placed, so it can be drawn once."""
     w, h, d = (v * dpi / 72.0 for v in _measure(s, size, True, dpi))
     across, along = int(math.ceil(h)) + 2 * _STAMP_PAD, int(math.ceil(w)) + 2 * _STAMP_PAD
     width, height = (across, along) if angle else (along, across)
