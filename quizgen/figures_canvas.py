@@ -135,7 +135,7 @@ class Canvas:
             x, y = x - across, y + along
         else:
             x, y = x + along, y + across
-        if self.fmt == "png":
+        if self.fmt == "png" and len(s) <= _SHORT:        # ticks, legend: they repeat
             self._stamp(s, size, angle, x * self.scale, y * self.scale)
             return
         math_ = cbook.is_math_text(s)
@@ -188,20 +188,12 @@ def _probe(dpi: float) -> RendererAgg:
 _STAMP_PAD = 4
 
 
-_SHORT = 16        # labels up to this length (ticks, legend entries) keep their bitmap
-
-
-def _bitmap(s: str, size: float, angle: float, dpi: float) -> tuple[np.ndarray, int, int]:
-    """The label's bitmap; short labels (they repeat) from a bounded per-process cache."""
-    return (_short_bitmap if len(s) <= _SHORT else _draw_bitmap)(s, size, angle, dpi)
+_SHORT = 16        # PNG labels up to this length (ticks, legend entries) keep their bitmap;
+                   # longer ones (titles, point labels) are drawn in place
 
 
 @functools.lru_cache(maxsize=1024)
-def _short_bitmap(s: str, size: float, angle: float, dpi: float) -> tuple[np.ndarray, int, int]:
-    return _draw_bitmap(s, size, angle, dpi)
-
-
-def _draw_bitmap(s: str, size: float, angle: float, dpi: float) -> tuple[np.ndarray, int, int]:
+def _bitmap(s: str, size: float, angle: float, dpi: float) -> tuple[np.ndarray, int, int]:
     """(RGBA image, x and y offset in pixels) of a black label drawn with its baseline start
     at a whole pixel: the same pixels wherever it is placed, so it can be drawn once."""
     w, h, d = (v * dpi / 72.0 for v in _measure(s, size, True, dpi))
