@@ -387,3 +387,18 @@ def test_whole_bank_renders(browser, tmp_path):
             path.write_text(html, encoding="utf-8")
             text = check_in_browser(browser, path, path.with_suffix(".png"), full_page=False)
             assert_questions_shown(text, quizset)
+
+
+def test_key_tolerances_are_plain_decimals_and_symbolic_answers_have_none():
+    from quizgen.export.html import tolerance
+    assert tolerance({"abs": 1e-06}) == "±0.000001"
+    assert tolerance({"abs": 2.5e-7, "rel": 1e-5}) == "±0.00000025, ±0.001 % relative"
+    assert float(tolerance({"abs": 0.005})[1:]) == 0.005
+    from quizgen.bank import load_bank, select
+    from quizgen.export import Paper, QuizSet
+    from quizgen.export.html import render_pages
+    from quizgen.pipeline import generate_questions
+    qs = generate_questions(select(load_bank(), ids=["derivative-exp-log-trig"]), 1, 2)
+    assert qs[0]["answers"][0]["kind"] == "expression"
+    key = render_pages(QuizSet("t", [Paper("", qs)])).pages["key"]
+    assert 'class="tolerance"' not in key and "±" not in key.split('class="key"')[1].split("<h4>Solution")[0]

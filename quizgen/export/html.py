@@ -13,6 +13,7 @@ import logging
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import jinja2
@@ -113,12 +114,19 @@ class Formatter:
 
 
 def tolerance(tol: dict | None) -> str:
-    """``{"abs": 0.005, "rel": 0.001}`` -> ``"±0.005, ±0.1 % relative"``."""
+    """``{"abs": 0.005, "rel": 0.001}`` -> ``"±0.005, ±0.1 % relative"``; plain decimals,
+    never exponent notation (``±0.000001``, not ``±1e-06``)."""
     tol = tol or {}
-    parts = [f"±{tol['abs']:g}"] if tol.get("abs") else []
+    parts = [f"±{plain_decimal(tol['abs'])}"] if tol.get("abs") else []
     if tol.get("rel"):
-        parts.append(f"±{tol['rel'] * 100:g} % relative")
+        parts.append(f"±{plain_decimal(tol['rel'] * 100)} % relative")
     return ", ".join(parts)
+
+
+def plain_decimal(x: float) -> str:
+    """The shortest decimal that reads back as ``x``, without an exponent."""
+    text = format(Decimal(repr(float(x))), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 _SVG_ID = re.compile(r'(\bid="|url\(#|href="#)([^")]+)')
