@@ -72,6 +72,11 @@ def _bank(banks=()):
     return bank
 
 
+MOODLE_FIGURES = click.option(
+    "--moodle-figures", type=click.Choice(["svg", "png"]), default="svg", show_default=True,
+    help="Figure file type embedded in Moodle XML (Moodle 4.5 shows both; SVG is faster and sharp).")
+
+
 @main.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.option("--misconceptions", "show_misconceptions", is_flag=True,
@@ -189,15 +194,17 @@ def validate(paths, banks, samples, seed):
 @click.option("--count", default=1, show_default=True, type=click.IntRange(1, 100000), help="Variants per template.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the whole run.")
 @click.option("--format", "fmt", default="json", show_default=True,
-              help="Output format(s), comma-separated: json, html, latex, moodle.")
+              help="Output format(s), comma-separated: json, html, latex, moodle, practice.")
 @click.option("--out", default="output", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--name", default="quizgen", show_default=True, help="File name stem of the outputs.")
 @click.option("--title", default="Practice set", show_default=True, help="Title printed on worksheets.")
 @click.option("--pdf", is_flag=True, help="Also compile LaTeX output to PDF (needs latexmk).")
 @click.option("--moodle-form", type=click.Choice(["auto", "numeric", "multichoice"]), default="auto",
               show_default=True, help="Moodle question type for templates that have both forms.")
+@MOODLE_FIGURES
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
-def generate(modules, topics, ids, all_, banks, count, seed, fmt, out, name, title, pdf, moodle_form, jobs):
+def generate(modules, topics, ids, all_, banks, count, seed, fmt, out, name, title, pdf, moodle_form,
+             moodle_figures, jobs):
     """Generate COUNT verified variants of the selected templates into OUT.
 
     \b
@@ -226,7 +233,7 @@ def generate(modules, topics, ids, all_, banks, count, seed, fmt, out, name, tit
                            show_pos=True) as bar:
         questions = generate_questions(templates, count, seed, jobs, progress=bar.update)
     quizset = QuizSet(title=title, papers=[Paper("", questions)], name=name, seed=seed,
-                      options={"pdf": pdf, "moodle_form": moodle_form})
+                      options={"pdf": pdf, "moodle_form": moodle_form, "moodle_figures": moodle_figures})
     out = Path(out)
     with all_or_nothing(out) as stage:          # every file of the set, or none of them
         try:
@@ -265,9 +272,15 @@ def _rescue_logs(exc: QuizgenError, stage: Path, target: Path) -> QuizgenError:
 @click.option("--format", "fmt", default=None, help="Output format(s), comma-separated (default: the spec's).")
 @click.option("--out", type=click.Path(file_okay=False), help="Output folder (default: output/<quiz name>).")
 @click.option("--pdf/--no-pdf", default=None, help="Compile LaTeX to PDF (default: the spec's, on).")
+@click.option("--duplex/--no-duplex", default=None,
+              help="Pad every paper to an even number of pages, so double-sided printing never puts "
+                   "one student's page on the back of another's (default: on with a roster).")
+@MOODLE_FIGURES
+@click.option("--shard", metavar="K/N", help="Build only the K-th of N slices of the papers into a shard file "
+              "(default folder: output/<quiz name>-shards); join them with quizgen merge.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 @bank_option
-def build(spec, roster, variants, fmt, out, pdf, jobs, banks):
+def build(spec, roster, variants, fmt, out, pdf, duplex, moodle_figures, shard, jobs, banks):
     """Build a quiz set from SPEC (default: the example quiz shipped with quizgen).
 
     Writes worksheets, answer keys, Moodle XML and JSON into one folder, replacing
@@ -281,12 +294,13 @@ def build(spec, roster, variants, fmt, out, pdf, jobs, banks):
       quizgen build week3.yaml --variants 3
       quizgen build week3.yaml --roster class.csv --jobs 2
       quizgen build week3.yaml --bank course/
+      quizgen build week3.yaml --roster class.csv --shard 2/8 --out shards
     """
     import time
-    from . import export
-    from .fsutil import atomic_write, staging_dir
-    from .quiz import answers_csv, build_quizset, default_spec, load_quiz, load_roster
+    from . import export, shards
+    from .quiz import build_quizset, default_spec, load_quiz, load_roster, paper_keys
     started = time.perf_counter()
+    slice_ = shards.parse(shard) if shard else None
     spec_path = Path(spec) if spec else default_spec()
     quiz = load_quiz(spec_path, banks=banks)
     for line in quiz.bank.warnings:
@@ -297,16 +311,64 @@ def build(spec, roster, variants, fmt, out, pdf, jobs, banks):
         formats = _formats(fmt) if fmt else list(quiz.data.get("formats") or export.available())
     except click.BadParameter as exc:
         raise QuizgenError(str(exc.message), where="--format") from None
-    target = Path(out) if out else Path("output") / quiz.name
-    if target.exists() and any(target.iterdir()) and not (target / MARKER).exists():
-        raise QuizgenError("the output folder exists and was not made by quizgen build", file=str(target),
-                           fix="choose another --out, or empty the folder first")
+    keys = paper_keys(quiz, students, variants)
+    numbers = shards.indices(len(keys), slice_) if slice_ else None
+    if not slice_:
+        target = Path(out) if out else Path("output") / quiz.name
+        _check_target(target)
     bar = click.progressbar(length=1, label="generating", file=sys.stderr, show_pos=True, show_eta=False)
     with bar:
         quizset = build_quizset(quiz, students, variants, jobs, progress=bar.update,
-                                on_total=lambda n: setattr(bar, "length", n))
+                                on_total=lambda n: setattr(bar, "length", n), only=numbers)
     if pdf is not None:
         quizset.options["pdf"] = pdf
+    quizset.options["duplex"] = duplex if duplex is not None else quiz.data.get("duplex", students is not None)
+    quizset.options["moodle_figures"] = moodle_figures
+    if slice_:
+        stamp = shards.fingerprint(quiz.data, keys, formats, quizset.options)
+        path = shards.write(Path(out) if out else Path("output") / f"{quiz.name}-shards", quizset, slice_,
+                            numbers, len(keys), formats, stamp)
+        click.echo(str(path))
+        click.echo(f"shard {slice_[0]} of {slice_[1]}: {len(numbers)} of {len(keys)} papers "
+                   f"in {time.perf_counter() - started:.1f} s -> {path}", err=True)
+        return
+    _write_set(quizset, formats, target, jobs, started)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--out", type=click.Path(file_okay=False), help="Output folder (default: output/<quiz name>).")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+def merge(paths, out, jobs):
+    """Join the N shards of a build (folders or files) into the files one build writes.
+
+    \b
+    Example:
+      quizgen build week3.yaml --roster class.csv --shard 1/2 --out shards
+      quizgen build week3.yaml --roster class.csv --shard 2/2 --out shards
+      quizgen merge shards --out week3
+    """
+    import time
+    from . import shards
+    started = time.perf_counter()
+    quizset, formats = shards.merge([Path(p) for p in paths])
+    target = Path(out) if out else Path("output") / quizset.name
+    _check_target(target)
+    _write_set(quizset, formats, target, jobs, started)
+
+
+def _check_target(target: Path) -> None:
+    if target.exists() and any(target.iterdir()) and not (target / MARKER).exists():
+        raise QuizgenError("the output folder exists and was not made by quizgen build", file=str(target),
+                           fix="choose another --out, or empty the folder first")
+
+
+def _write_set(quizset, formats: list[str], target: Path, jobs: int, started: float) -> None:
+    """Every file of the set, the answers CSV and the marker, replacing ``target`` atomically."""
+    import time
+    from . import export
+    from .fsutil import atomic_write, staging_dir
+    from .quiz import answers_csv
     with staging_dir(target) as stage:
         try:
             written = export.export(formats, quizset, stage, jobs)
@@ -368,6 +430,42 @@ def _read_json(data: bytes, name: str):
     except RecursionError:
         raise QuizgenError("the JSON is nested too deeply", file=name,
                            fix="give a flat list of {\"op\": ..., \"inputs\": {...}} objects") from None
+
+
+@main.command()
+@click.option("--module", "modules", multiple=True, help="Select templates of this module (repeatable).")
+@click.option("--topic", "topics", multiple=True, help="Select templates of this topic (repeatable).")
+@click.option("--template", "ids", multiple=True, help="Select this template id (repeatable).")
+@click.option("--all", "all_", is_flag=True, help="Select every template of the bank.")
+@bank_option
+@click.option("--count", default=20, show_default=True, type=click.IntRange(1, 1000),
+              help="Variants per template in the page's pool (\"New variant\" cycles through them).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the whole run.")
+@click.option("--out", default="output", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--name", default="quizgen", show_default=True, help="File name stem: NAME-practice-check.html.")
+@click.option("--title", default="Practice set", show_default=True, help="Title of the page.")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+@click.pass_context
+def practice(ctx, modules, topics, ids, all_, banks, count, seed, out, name, title, jobs):
+    """Write one offline practice page that checks typed answers.
+
+    The page (OUT/NAME-practice-check.html) holds COUNT variants of each selected
+    template, reads typed maths (2x, x(1+x), sin^2 x, e^x, ln x, x**2), checks numbers
+    within the key's tolerance and expressions by equivalence, names the misconception
+    behind a typical wrong answer, and shows hints and worked solutions. It makes no
+    network request: send it by email, put it on a USB stick or in the LMS file area.
+
+    \b
+    Examples:
+      quizgen practice --module multivariate-calculus
+      quizgen practice --template jacobian-at-point --template hessian-at-point --count 30
+    """
+    if not (all_ or modules or topics or ids):
+        raise QuizgenError("no templates selected", where="quizgen practice",
+                           fix="add --all, or --module / --topic / --template (see quizgen list)")
+    ctx.invoke(generate, modules=modules, topics=topics, ids=ids, all_=all_, banks=banks, count=count,
+               seed=seed, fmt="practice", out=out, name=name, title=title, pdf=False,
+               moodle_form="auto", moodle_figures="svg", jobs=jobs)
 
 
 if __name__ == "__main__":

@@ -147,12 +147,20 @@ def _pick(spec: QuizSpec, key: str) -> list[tuple[int, Template]]:
     return picks
 
 
+def paper_keys(spec: QuizSpec, students: list[Student] | None = None, variants: int | None = None) -> list[str]:
+    """The seed key of every paper of the set, in order."""
+    return [key for key, _, _ in _papers(spec, students, variants or int(spec.data.get("variants", 1)))]
+
+
 def build_quizset(spec: QuizSpec, students: list[Student] | None = None, variants: int | None = None,
                   jobs: int = 1, progress: Callable[[int], None] | None = None,
-                  on_total: Callable[[int], None] | None = None) -> QuizSet:
-    """Generate every paper of the quiz (verified) and return the set for the exporters."""
+                  on_total: Callable[[int], None] | None = None, only: list[int] | None = None) -> QuizSet:
+    """Generate every paper of the quiz (verified), or the papers at indices ``only``
+    (a shard), and return the set for the exporters."""
     variants = variants or int(spec.data.get("variants", 1))
     papers = _papers(spec, students, variants)
+    if only is not None:
+        papers = [papers[i] for i in only]
     plans = [(key, label, student, _pick(spec, key)) for key, label, student in papers]
     tasks = [(tpl, spec.seed, n, (key,)) for key, _, _, picks in plans for n, (_, tpl) in enumerate(picks, 1)]
     if on_total:
@@ -164,8 +172,9 @@ def build_quizset(spec: QuizSpec, students: list[Student] | None = None, variant
         for sec_index, _ in picks:
             q = dict(next(questions))
             sec = spec.data["sections"][sec_index]
-            if "marks" in sec:
-                q["marks"] = sec["marks"]
+            for key in ("marks", "answer_space"):
+                if key in sec:
+                    q[key] = sec[key]
             if sec.get("form", "numeric") == "numeric" and all(a["kind"] != "expression" for a in q["answers"]):
                 q["choices"] = None     # symbolic answers keep their choices: that is how they are graded
             q["section"] = sec.get("title", "")

@@ -115,6 +115,11 @@ class Sandbox(ImmutableSandboxedEnvironment):
                                     f"{limits.MAX_RENDER_ARGUMENT:,}")
         return super().call(__context, __obj, *args, **kwargs)
 
+    def wrap_str_format(self, value):
+        """No ``str.format``/``format_map`` at all (Jinja would hand out a wrapped one before
+        asking :meth:`is_safe_attribute`): ``'{:>999999999}'.format(1)`` asks for a gigabyte."""
+        return None
+
     def is_safe_attribute(self, obj, attr, value):
         if isinstance(obj, str) and attr in ("format", "format_map"):
             return False
