@@ -341,3 +341,70 @@ def test_list_misconceptions_names_every_one_with_ops_and_description():
     rows = json.loads(run("list", "--misconceptions", "--json").stdout)
     assert {r["name"] for r in rows} == set(MISCONCEPTIONS)
     assert all(r["ops"] and "\n" not in r["description"] for r in rows)
+
+
+# ---- directional_derivative --------------------------------------------------------------
+
+import math  # noqa: E402
+
+from quizgen.verify import verify_answer  # noqa: E402
+from quizgen.errors import VerificationError  # noqa: E402
+
+DIRECTIONAL = [
+    ("x**2*y + sin(y)", ["x", "y"], [3, 4], {"x": 1, "y": 2},
+     lambda x, y: x ** 2 * y + math.sin(y)),
+    ("exp(x*y) - z**3", ["x", "y", "z"], [1, -2, 2], {"x": 0.5, "y": -1, "z": 1},
+     lambda x, y, z: math.exp(x * y) - z ** 3),
+    ("log(x**2 + y**2 + 1)*x", ["x", "y"], [-1, 1], {"x": -2, "y": 3},
+     lambda x, y: math.log(x ** 2 + y ** 2 + 1) * x),
+]
+
+
+def _float_directional(fn, direction, at, h=1e-5):
+    """A plain-float five-point difference along the unit direction (not the verifier's mpmath one)."""
+    norm = math.sqrt(sum(c * c for c in direction))
+    u = [c / norm for c in direction]
+    a = list(at.values())
+    g = lambda t: fn(*[p + t * c for p, c in zip(a, u)])  # noqa: E731
+    return (-g(2 * h) + 8 * g(h) - 8 * g(-h) + g(-2 * h)) / (12 * h)
+
+
+@pytest.mark.parametrize("expr, xs, direction, at, fn", DIRECTIONAL)
+def test_directional_derivative_matches_finite_differences(solve, expr, xs, direction, at, fn):
+    value = solve("directional_derivative", expression=expr, variables=xs, direction=direction, at=at)
+    assert value == pytest.approx(_float_directional(fn, direction, at), abs=1e-7)
+    inputs = {"expression": expr, "variables": xs, "direction": direction, "at": at}
+    verify_answer("directional_derivative", inputs, value)
+    with pytest.raises(VerificationError):                      # the check is not a rubber stamp
+        verify_answer("directional_derivative", inputs, value + 1e-3)
+
+
+def test_directional_derivative_symbolic_and_steps():
+    from quizgen.solve import solve_request
+    out = solve_request({"op": "directional_derivative",
+                         "inputs": {"expression": "x**2*y", "variables": ["x", "y"], "direction": [1, 1]}},
+                        "test", "test")
+    import sympy as sp
+    x, y = sp.symbols("x y")
+    assert sp.simplify(sp.sympify(out["value"]) - (2 * x * y + x ** 2) / sp.sqrt(2)) == 0
+    words = " ".join(out["steps"])
+    assert "gradient" in words and "unit direction" in words and "rate of change" in words
+    from quizgen.errors import QuizgenError
+    with pytest.raises(QuizgenError, match="zero vector"):
+        solve_request({"op": "directional_derivative",
+                       "inputs": {"expression": "x*y", "variables": ["x", "y"], "direction": [0, 0],
+                                  "at": {"x": 1, "y": 1}}}, "test", "test")
+
+
+def test_directional_derivative_bank_template_keys(tmp_path):
+    out = tmp_path / "dd"
+    result = run("generate", "--template", "directional-derivative", "--count", "4", "--format", "json",
+                 "--out", str(out))
+    assert result.exit_code == 0, result.output
+    for q in json.loads((out / "quizgen.json").read_text()):
+        p = q["parameters"]
+        g = getattr(math, p["g"])
+        fn = lambda x, y: p["a"] * x ** 2 * y + g(p["k"] * y)  # noqa: E731
+        expected = _float_directional(fn, [p["p"], p["q"]], {"x": p["x0"], "y": p["y0"]})
+        assert q["answers"][0]["value"] == pytest.approx(expected, abs=1e-7), p
+        assert "D_{\\mathbf{u}} f" in q["solution"] or "unit direction" in q["solution"]

@@ -57,6 +57,15 @@ def test_mml_partial_derivatives_example():
         pytest.approx(2 * x1 + 3 * x2 ** 2)
 
 
+def test_directional_derivative_is_gradient_dot_unit_direction():
+    # same f as above: grad f(2, -1.5) = (2*2*(-1.5) + (-1.5)**3, 4 + 3*2*2.25), direction (3, 4) / 5
+    f, x1, x2 = "x1**2*x2 + x1*x2**3", 2.0, -1.5
+    g = [2 * x1 * x2 + x2 ** 3, x1 ** 2 + 3 * x1 * x2 ** 2]
+    got = raw("directional_derivative", expression=f, variables=["x1", "x2"], direction=[3, 4],
+              at={"x1": x1, "x2": x2})
+    assert got == pytest.approx((3 * g[0] + 4 * g[1]) / 5)
+
+
 def test_jacobian_of_design_contract_example():
     # DESIGN.md: f = (3 x^2 y, cos 2y) at (1, 0.5) -> [[6xy, 3x^2], [0, -2 sin 2y]]
     J = raw("jacobian", expressions=["3*x**2*y", "cos(2*y)"], variables=["x", "y"], at={"x": 1, "y": 0.5})

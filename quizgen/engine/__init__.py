@@ -37,7 +37,7 @@ class Operation:
 
 OPERATIONS: dict[str, Operation] = {}
 STEP_DIGITS: ContextVar[int] = ContextVar("step_digits", default=4)   # decimals shown in worked steps
-_MODULES = ("calculus", "chain", "networks", "series", "optimise", "lagrange", "regression")
+_MODULES = ("calculus", "directional", "chain", "networks", "series", "optimise", "lagrange", "regression")
 
 
 def operation(name: str, *, kind: str, required: tuple[str, ...], optional: tuple[str, ...] = ()):

@@ -466,3 +466,18 @@ def _complex_step_descent(inp, names):
             return None
         p = p - rate * g
     return [float(v) for v in p]
+
+
+@check("directional_derivative", symbolic=True)
+def _directional_derivative(inp):
+    """Central difference of f along the unit direction: (f(a + h u) - f(a - h u)) / 2h."""
+    xs, names = _with_constants(inp)
+    f = function(inp["expression"], names)
+    a = _point(inp, names)
+    v = [_n(c[0] if isinstance(c, list) else c) for c in inp["direction"]]
+    norm = mp.sqrt(mp.fsum(c ** 2 for c in v))
+    if norm == 0:
+        raise VerificationError("directional_derivative: the direction is the zero vector")
+    u = [c / norm for c in v] + [mp.mpf(0)] * (len(names) - len(xs))     # constants do not move
+    h = mp.mpf("1e-12")
+    return (f(*[p + h * c for p, c in zip(a, u)]) - f(*[p - h * c for p, c in zip(a, u)])) / (2 * h)

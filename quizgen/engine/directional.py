@@ -1,0 +1,46 @@
+"""The directional derivative: the gradient dotted with the unit vector of a direction."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..errors import Degenerate
+from . import approx, defined_at, maybe_at, operation, point_tex, Result, tex, tex_col
+from .derivatives import gradient as gradient_of
+
+
+def _direction(raw, n: int) -> list[sp.Expr]:
+    """The direction as a list of ``n`` numbers (a vector parameter or a list)."""
+    v = list(raw.tolist() if isinstance(raw, sp.MatrixBase) else raw) if isinstance(
+        raw, (list, tuple, sp.MatrixBase)) else [raw]
+    v = [sp.sympify(c[0] if isinstance(c, list) and len(c) == 1 else c) for c in v]
+    if len(v) != n:
+        raise ValueError(f"direction has {len(v)} component(s) but there are {n} variables")
+    if any(c.free_symbols for c in v):
+        raise ValueError("direction must be numbers (a vector of parameters), not an expression in the variables")
+    return v
+
+
+@operation("directional_derivative", kind="number", required=("expression", "variables", "direction"),
+           optional=("at",))
+def directional_derivative(inp):
+    """D_u f = grad f . v / |v|: the rate of change of f per unit length along v."""
+    f, xs, at = inp["expression"], list(inp["variables"]), inp.get("at")
+    v = _direction(inp["direction"], len(xs))
+    length = sp.sqrt(sum(c ** 2 for c in v))
+    if length == 0:
+        raise Degenerate("the direction is the zero vector")
+    defined_at(f, at)
+    g = gradient_of(f, xs)
+    u = [c / length for c in v]
+    steps = [rf"\text{{gradient: }}\nabla f = {tex_col(g)}"]
+    grad = [maybe_at(c, at) for c in g]
+    if at:
+        steps.append(rf"\text{{at the point: }}\nabla f({point_tex(at)}) = {approx([[c] for c in grad])}")
+    steps.append(rf"\text{{unit direction: }}\mathbf{{u}} = \frac{{\mathbf{{v}}}}{{\lVert \mathbf{{v}} \rVert}}"
+                 rf" = \frac{{1}}{{{tex(length)}}}{tex_col(v)}")
+    value = sp.simplify(sum(a * b for a, b in zip(grad, u)))
+    terms = " + ".join(rf"\left({tex(a)}\right)\left({tex(b)}\right)" for a, b in zip(grad, u))
+    steps.append(rf"\text{{rate of change along }}\mathbf{{u}}\text{{: }}D_{{\mathbf{{u}}}} f = \nabla f \cdot \mathbf{{u}}"
+                 rf" = {terms} = {approx(value)}")
+    return Result(value, steps)
