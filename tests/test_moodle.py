@@ -22,7 +22,24 @@ from quizgen.export import moodle
 
 DATA = Path(__file__).parent / "data" / "sample_questions.json"
 FAKE_PNG = b"\x89PNG\r\n\x1a\nfake"
-CLOZE_BLANK = re.compile(r"\{(\d*):NUMERICAL:=([^:}]*):([^}]*)\}")
+CLOZE_BLANK = re.compile(r"\{(\d*):NUMERICAL:=([^:}~]*):([^}~]*)((?:~[^}]*)?)\}")
+CLOZE_WRONG = re.compile(r"~%(-?[\d.]+)%([^:#~]*):([^#~]*)(?:#([^~]*))?")
+
+
+def moodle_grade(alternatives: list[tuple[float, float, float]], response: float) -> float:
+    """Moodle's numerical grading: the fraction of the first (value, tolerance, fraction)
+    in file order whose tolerance (inclusive) holds the response, else 0."""
+    for value, tol, fraction in alternatives:
+        if abs(response - value) <= tol + 1e-12 * max(1.0, abs(value)):
+            return fraction / 100
+    return 0.0
+
+
+def cloze_alternatives(blank: tuple) -> list[tuple[float, float, float]]:
+    """(value, tolerance, fraction) of a CLOZE_BLANK match, key first."""
+    _, key, tol, rest = blank
+    return [(float(key), float(tol), 100.0)] + [
+        (float(v), float(t), float(f)) for f, v, t, _ in CLOZE_WRONG.findall(rest)]
 CHECK_POINT = re.compile(r"Enter the value of .*? at \\\( (.*?) \\\)")
 
 
@@ -118,7 +135,12 @@ def sympy_value(expression: str, point_tex: str) -> float:
 
 def check_cloze(xml_q, q: dict) -> None:
     text = xml_q.findtext("questiontext/text")
-    blanks = [(float(v), float(t)) for _, v, t in CLOZE_BLANK.findall(text)]
+    found = CLOZE_BLANK.findall(text)
+    for blank in found:                     # the key grades 1.0, no wrong answer steals it
+        alternatives = cloze_alternatives(blank)
+        assert moodle_grade(alternatives, alternatives[0][0]) == 1.0, blank
+        assert all(abs(v - alternatives[0][0]) > alternatives[0][1] for v, _, _ in alternatives[1:])
+    blanks = [(float(v), float(t)) for _, v, t, _ in found]
     points = iter(CHECK_POINT.findall(text))
     for a in q["answers"]:
         if a["kind"] == "expression":
@@ -142,10 +164,14 @@ def check_cloze(xml_q, q: dict) -> None:
 
 def check_numerical(xml_q, q: dict) -> None:
     [a] = q["answers"]
-    [ans] = xml_q.findall("answer")
+    ans, *wrong = xml_q.findall("answer")
     assert ans.get("fraction") == "100"
+    assert all(w.get("fraction") == "0" for w in wrong)
     assert_key(float(ans.findtext("text")), float(ans.findtext("tolerance")), a["value"],
                template_allows(a["tolerance"], a["round"], a["value"]), q["template"])
+    alternatives = [(float(x.findtext("text")), float(x.findtext("tolerance")),
+                     float(x.get("fraction"))) for x in (ans, *wrong)]
+    assert moodle_grade(alternatives, a["value"]) == 1.0, q["template"]
 
 
 def _plain(text: str) -> str:
@@ -331,7 +357,7 @@ def test_point_set_is_a_sorted_table(tmp_path, sample):
     text = xml_q.findtext("questiontext/text")
     assert xml_q.get("type") == "cloze"
     assert r"increasing order of \( x \), then \( y \)" in text
-    assert [v for _, v, _ in CLOZE_BLANK.findall(text)] == \
+    assert [v for _, v, _, _ in CLOZE_BLANK.findall(text)] == \
         ["-1", "1", "-0.5", "-2", "1", "-1", "0.5", "2"]
     check_keys(root, [q])
 
@@ -385,7 +411,7 @@ def test_cloze_blank_weights_follow_marks(tmp_path, sample):
     q = variant(by_template(sample)["tangent-slope"], 12, marks=4,
                 answers=[answer("a", "number", 1.0), answer("b", "number", 2.0)])
     _, root = export(tmp_path, [q])
-    assert [w for w, _, _ in CLOZE_BLANK.findall(root.findtext(".//questiontext/text"))] == \
+    assert [w for w, _, _, _ in CLOZE_BLANK.findall(root.findtext(".//questiontext/text"))] == \
         ["2", "2"]
     assert moodle.blank_weight(2, 4) == 1 and moodle.blank_weight(3, 1) == 3
 

@@ -63,6 +63,7 @@ from ..errors import QuizgenError
 from ..fsutil import atomic_write
 from ..textfmt import paragraphs, split_math
 from . import QuizSet, register
+from .moodle_text import cloze_plain
 
 FORMS = ("auto", "numeric", "multichoice")
 PENALTY = "0.3333333"
@@ -220,6 +221,10 @@ class Grid:
     digits: int | None = None
     row_heads: list[str] = field(default_factory=list)
     col_heads: list[str] = field(default_factory=list)
+    wrong: dict[tuple[int, int], list[tuple[float, str]]] = field(default_factory=dict)
+
+    def tol(self, value: float) -> float:
+        return moodle_tolerance(self.tolerance, value, self.digits)
 
     @property
     def size(self) -> int:
@@ -259,39 +264,78 @@ def _expression_grid(answer: dict) -> Grid:
     return Grid(intro, [[value]], CHECK_TOLERANCE)
 
 
+_ROWS: dict[str, Callable[[object], list[list[float]]]] = {
+    "number": lambda v: [[v]],
+    "vector": lambda v: [[x] for x in v],
+    "matrix": lambda v: [list(row) for row in v],
+    "named": lambda v: [[x] for x in v.values()],
+}
 _GRIDS: dict[str, Callable[[dict], Grid]] = {
-    "number": lambda a: _simple_grid(a, [[a["value"]]]),
-    "vector": lambda a: _simple_grid(a, [[x] for x in a["value"]]),
-    "matrix": lambda a: _simple_grid(a, [list(row) for row in a["value"]]),
-    "named": lambda a: _simple_grid(a, [[x] for x in a["value"].values()],
+    **{kind: (lambda rows: lambda a: _simple_grid(a, rows(a["value"])))(rows)
+       for kind, rows in _ROWS.items()},
+    "named": lambda a: _simple_grid(a, _ROWS["named"](a["value"]),
                                     row_heads=[html.escape(k) for k in a["value"]]),
     "point_set": _point_set_grid,
     "expression": _expression_grid,
 }
 
 
+def _misconception_rows(answer: dict, m: dict) -> list[list[float]] | None:
+    """The misconception's value laid out like the key's blanks, or None when it cannot be."""
+    rows = _ROWS.get(answer["kind"])
+    try:
+        got = rows(m["value"]) if rows else None
+    except (TypeError, AttributeError, KeyError):
+        return None
+    return got if got and [len(r) for r in got] == [len(r) for r in rows(answer["value"])] else None
+
+
+def wrong_entries(answer: dict, g: Grid) -> dict[tuple[int, int], list[tuple[float, str]]]:
+    """Per blank, the misconceptions' (value, feedback) to grade 0 %: each further than the
+    Moodle tolerance from the key and from the wrong values before it (Moodle takes the first
+    answer that matches, the key first)."""
+    out: dict[tuple[int, int], list[tuple[float, str]]] = {}
+    for m in answer.get("misconceptions") or []:
+        rows = _misconception_rows(answer, m)
+        for i, row in enumerate(rows or []):
+            for j, w in enumerate(row):
+                key = g.rows[i][j]
+                taken = [key] + [v for v, _ in out.get((i, j), [])]
+                if math.isfinite(float(w)) and all(abs(float(w) - t) > g.tol(key) for t in taken):
+                    out.setdefault((i, j), []).append((float(w), m.get("feedback") or ""))
+    return out
+
+
 def grid(answer: dict) -> Grid:
-    """The blanks for ``answer``; Unexportable when it cannot be blanks."""
+    """The blanks for ``answer`` (with its misconceptions' 0 % values); Unexportable when
+    it cannot be blanks."""
     if answer["kind"] not in _GRIDS:
         raise Unexportable(f"answer {answer['name']!r} has the unknown kind {answer['kind']!r}")
-    return _GRIDS[answer["kind"]](answer)
+    g = _GRIDS[answer["kind"]](answer)
+    if answer["kind"] in _ROWS:
+        g.wrong = wrong_entries(answer, g)
+    return g
 
 
-def _blank(value: float, g: Grid, weight: int) -> str:
-    tol = moodle_tolerance(g.tolerance, value, g.digits)
-    return f"{{{weight}:NUMERICAL:={number(value)}:{number(tol)}}}"
+def _blank(g: Grid, i: int, j: int, weight: int) -> str:
+    """``{w:NUMERICAL:=key:tol~%0%wrong:tol#feedback...}`` for entry (i, j)."""
+    value = g.rows[i][j]
+    tol = number(g.tol(value))
+    wrong = "".join(f"~%0%{number(w)}:{tol}#{cloze_plain(feedback)}"
+                    for w, feedback in g.wrong.get((i, j), []))
+    return f"{{{weight}:NUMERICAL:={number(value)}:{tol}{wrong}}}"
 
 
 def _grid_html(g: Grid, weight: int) -> str:
     if g.size == 1 and not (g.row_heads or g.col_heads):
-        return f"<p>{g.intro} {_blank(g.rows[0][0], g, weight)}</p>"
+        return f"<p>{g.intro} {_blank(g, 0, 0, weight)}</p>"
     lines = [f"<p>{g.intro}</p>", '<table class="quizgen-answer">']
     if g.col_heads:
         corner = "<th></th>" if g.row_heads else ""
         lines.append("<tr>" + corner + "".join(f"<th>{h}</th>" for h in g.col_heads) + "</tr>")
     for i, row in enumerate(g.rows):
         head = f"<th>{g.row_heads[i]}</th>" if g.row_heads else ""
-        cells = "".join(f"<td>{_blank(v, g, weight)}</td>" for v in row)
+        cells = "".join(f"<td>{_blank(g, i, j, weight)}</td>" for j in range(len(row)))
         lines.append(f"<tr>{head}{cells}</tr>")
     lines.append("</table>")
     return "\n".join(lines)
@@ -369,13 +413,19 @@ class Body:
     elements: list[str]
 
 
+def _numerical_answer(fraction: int, value: float, tol: float, feedback: str) -> str:
+    return (f'<answer fraction="{fraction}" format="moodle_auto_format">'
+            f"<text>{number(value)}</text><tolerance>{number(tol)}</tolerance>"
+            + _rich("feedback", html_text(feedback, inline=True)) + "</answer>")
+
+
 def _numerical(q: dict, g: Grid) -> Body:
+    """The key at 100 % first, then each misconception's value at 0 % with its feedback."""
     value = g.rows[0][0]
-    answer = ('<answer fraction="100" format="moodle_auto_format">'
-              f"<text>{number(value)}</text>"
-              f"<tolerance>{number(moodle_tolerance(g.tolerance, value, g.digits))}</tolerance>"
-              '<feedback format="html"><text></text></feedback></answer>')
-    return Body("numerical", "", [answer, "<unitgradingtype>0</unitgradingtype>",
+    tol = g.tol(value)
+    answers = [_numerical_answer(100, value, tol, "")]
+    answers += [_numerical_answer(0, w, tol, feedback) for w, feedback in g.wrong.get((0, 0), [])]
+    return Body("numerical", "", [*answers, "<unitgradingtype>0</unitgradingtype>",
                                   "<unitpenalty>0.1000000</unitpenalty>",
                                   "<showunits>3</showunits>", "<unitsleft>0</unitsleft>"])
 
