@@ -196,8 +196,11 @@ def _rescue_logs(exc: QuizgenError, stage: Path, target: Path) -> QuizgenError:
 @click.option("--format", "fmt", default=None, help="Output format(s), comma-separated (default: the spec's).")
 @click.option("--out", type=click.Path(file_okay=False), help="Output folder (default: output/<quiz name>).")
 @click.option("--pdf/--no-pdf", default=None, help="Compile LaTeX to PDF (default: the spec's, on).")
+@click.option("--moodle-form", type=click.Choice(["auto", "numeric", "multichoice"]), default=None,
+              help="Moodle question type for every question (default: the spec's moodle_form, else "
+                   "auto: each section's form).")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
-def build(spec, roster, variants, fmt, out, pdf, jobs):
+def build(spec, roster, variants, fmt, out, pdf, moodle_form, jobs):
     """Build a quiz set from SPEC (default: the example quiz shipped with quizgen).
 
     Writes worksheets, answer keys, Moodle XML and JSON into one folder, replacing
@@ -234,6 +237,8 @@ def build(spec, roster, variants, fmt, out, pdf, jobs):
                                 on_total=lambda n: setattr(bar, "length", n))
     if pdf is not None:
         quizset.options["pdf"] = pdf
+    if moodle_form is not None:
+        quizset.options["moodle_form"] = moodle_form
     with staging_dir(target) as stage:
         try:
             written = export.export(formats, quizset, stage, jobs)

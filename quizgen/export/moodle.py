@@ -515,6 +515,14 @@ def _form(quizset: QuizSet) -> str:
     return form
 
 
+def question_form(q: dict, form: str) -> str:
+    """The set's form; under ``auto``, a question its quiz section asks as multiple choice
+    (``q["form"] == "multiple_choice"``) is multichoice in Moodle as on paper."""
+    if form == "auto" and q.get("form") == "multiple_choice" and q.get("choices"):
+        return "multichoice"
+    return form
+
+
 def build_xml(quizset: QuizSet) -> str:
     """The whole Moodle XML document: categories in order of first use, each with its variants."""
     form = _form(quizset)
@@ -524,7 +532,7 @@ def build_xml(quizset: QuizSet) -> str:
     parts = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>"]
     for members in groups.values():
         parts.append(_category_xml(members[0][1]))
-        parts += [question_xml(name, q, form) for name, q in members]
+        parts += [question_xml(name, q, question_form(q, form)) for name, q in members]
     parts.append("</quiz>")
     return "\n".join(parts) + "\n"
 
