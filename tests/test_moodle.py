@@ -133,6 +133,32 @@ def sympy_value(expression: str, point_tex: str) -> float:
     return float(expr.subs({sp.Symbol(n): v for n, v in point.items()}).evalf(30))
 
 
+ANY_BLANK = re.compile(r"\{\d*:(NUMERICAL|MULTICHOICE_S):[^}]*\}")
+PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def check_choice_part(blank: str, a: dict, where: str) -> None:
+    """A cloze MULTICHOICE part: one right choice, whose text is the key (read back as
+    numbers, or as an expression / label), and wrong choices of other texts."""
+    alternatives = [alt.split("#", 1)[0] for alt in blank.split(":", 2)[2][:-1].split("~")]
+    right = [alt[1:] for alt in alternatives if alt.startswith("=")]
+    wrong = [alt[3:] for alt in alternatives if alt.startswith("%0%")]
+    assert len(right) == 1 and len(right) + len(wrong) == len(alternatives) >= 2, where
+    assert right[0] not in wrong, where
+    if a["kind"] == "expression":
+        shown = sp.sympify(right[0].replace("^", "**"))
+        assert sp.simplify(shown - sp.sympify(a["value"])) == 0, where
+    elif a["kind"] == "label":
+        assert right[0] == a["value"], where
+    else:
+        got = [float(v) for v in PLAIN_NUMBER.findall(right[0])]
+        values = ([v for p in a["value"] for v in p["point"].values()] if a["kind"] == "point_set"
+                  else [v for row in expected_rows(a) for v in row])
+        assert len(got) == len(values), where
+        for g, v in zip(got, values):
+            assert abs(g - v) <= template_allows(a["tolerance"], a["round"], v) + 1e-12, where
+
+
 def check_cloze(xml_q, q: dict) -> None:
     text = xml_q.findtext("questiontext/text")
     found = CLOZE_BLANK.findall(text)
@@ -140,9 +166,17 @@ def check_cloze(xml_q, q: dict) -> None:
         alternatives = cloze_alternatives(blank)
         assert moodle_grade(alternatives, alternatives[0][0]) == 1.0, blank
         assert all(abs(v - alternatives[0][0]) > alternatives[0][1] for v, _, _ in alternatives[1:])
-    blanks = [(float(v), float(t)) for _, v, t, _ in found]
+    numeric = iter(found)
+    blanks = [m.group(0) if m.group(1) != "NUMERICAL" else
+              (lambda b: (float(b[1]), float(b[2])))(next(numeric))
+              for m in ANY_BLANK.finditer(text)]
     points = iter(CHECK_POINT.findall(text))
     for a in q["answers"]:
+        where = f"{q['template']}/{a['name']}"
+        if blanks and isinstance(blanks[0], str):
+            check_choice_part(blanks[0], a, where)
+            blanks = blanks[1:]
+            continue
         if a["kind"] == "expression":
             (got, tol), blanks = blanks[0], blanks[1:]
             point = next(points) if sp.sympify(a["value"]).free_symbols else ""
@@ -158,7 +192,7 @@ def check_cloze(xml_q, q: dict) -> None:
         for row, got_row in zip(rows, got_rows):
             for value, (key, tol) in zip(row, got_row):
                 assert_key(key, tol, value, template_allows(a["tolerance"], a["round"], value),
-                           f"{q['template']}/{a['name']}")
+                           where)
     assert blanks == [], f"{q['template']}: more blanks than answer entries"
 
 

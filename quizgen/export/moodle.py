@@ -63,6 +63,7 @@ from ..errors import QuizgenError
 from ..fsutil import atomic_write
 from ..textfmt import paragraphs, split_math
 from . import QuizSet, register
+from .moodle_choices import choice_list, multichoice_part
 from .moodle_text import cloze_plain
 
 FORMS = ("auto", "numeric", "multichoice")
@@ -449,6 +450,21 @@ def _multichoice(q: dict) -> Body:
                                     *answers])
 
 
+def _cloze_choices(q: dict) -> Body:
+    """Several answers asked as choices: a MULTICHOICE part per answer that has distinct
+    wrong values, numeric blanks for one that has none (see :mod:`.moodle_choices`)."""
+    parts: list[tuple[str, object]] = []
+    for i, a in enumerate(q["answers"]):
+        options = choice_list(a, q["choices"] if i == 0 else a.get("choices"))
+        parts.append(("choice", options) if len(options) > 1 else ("blanks", grid(a)))
+    weight = blank_weight(q.get("marks", 1),
+                          sum(1 if kind == "choice" else p.size for kind, p in parts))
+    html_parts = [f"<p>{_math(_label(a) + ' =')} {multichoice_part(p, weight)}</p>"
+                  if kind == "choice" else _grid_html(p, weight)
+                  for a, (kind, p) in zip(q["answers"], parts)]
+    return Body("cloze", "\n".join(html_parts), [])
+
+
 def _plainly_numeric(answer: dict) -> bool:
     return answer["kind"] in _PLAIN_KINDS or (answer["kind"] == "point_set"
                                                and len(answer["value"]) == 1)
@@ -459,7 +475,7 @@ def body(q: dict, form: str) -> Body:
     answers, choices = q["answers"], bool(q.get("choices"))
     if choices and (form == "multichoice" or (
             form == "auto" and len(answers) == 1 and not _plainly_numeric(answers[0]))):
-        return _multichoice(q)
+        return _cloze_choices(q) if len(answers) > 1 else _multichoice(q)
     try:
         grids = [grid(a) for a in answers]
     except Unexportable as exc:
