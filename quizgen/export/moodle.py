@@ -9,13 +9,14 @@ for each student. A variant is one question named ``<template> · v<k>``
 written once.
 
 Question type, from the answers and ``options["moodle_form"]`` (``auto``, the default;
-``numeric``; ``multichoice``):
+``numeric``; ``multichoice``). Under ``auto`` a question whose quiz section asks it as
+multiple choice (``q["form"] == "multiple_choice"``) takes the ``multichoice`` form.
 
 - ``multichoice`` when the question has choices and either the form is ``multichoice``,
   or the form is ``auto`` and its only answer is not plainly numeric (an expression, a
   point set of several points). Single answer, shuffled, 100 for the correct choice and
-  0 for the others, each with its feedback. The choices answer ``answers[0]``: in the
-  ``multichoice`` form any further answers are not graded.
+  0 for the others, each with its feedback. With several answers it is a ``cloze``
+  with a ``MULTICHOICE_S`` part per answer instead (:mod:`.moodle_choices`).
 - otherwise, when every answer can be blanks: a lone ``number`` -> ``numerical``;
   anything else -> ``cloze``, one ``{w:NUMERICAL:=value:tolerance}`` blank per entry,
   laid out as an HTML table (vector: a column; matrix: its rows; named numbers and point
@@ -28,6 +29,11 @@ Question type, from the answers and ``options["moodle_form"]`` (``auto``, the de
   evaluator of the contract's expression syntax (``ast`` only: no sympy, no ``eval``).
 - what cannot be blanks (an expression using something the evaluator lacks, an empty
   point set) is a multichoice when choices exist, else a QuizgenError names the question.
+
+Misconceptions: each numeric blank (and a numerical question) lists, after its 100 %
+key, the answer's misconception values for that entry at 0 % with their feedback
+(plain text inside a cloze blank, :mod:`.moodle_text`), each only when it is further than
+the Moodle tolerance from the key and from the wrong values before it.
 
 Tolerance: Moodle accepts ``|x - v| <= tol``. ``abs`` is used as is, ``rel`` becomes
 ``rel*|v|``, and with both the larger (the template accepts an answer meeting either).
