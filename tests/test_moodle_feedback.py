@@ -187,3 +187,32 @@ def test_whole_bank_count_two_passes_the_linter(tmp_path):
     wrong = root.xpath("//question[@type='numerical']/answer[@fraction='0']")
     assert wrong and all((a.findtext("feedback/text") or "").strip() for a in wrong)
     assert "~%0%" in data.decode()
+
+
+def test_expression_check_carries_misconception_values_at_its_point():
+    """A symbolic answer asked as a value at a point: each misconception expression's value
+    there (sympy, not the exporter's evaluator) is a 0 % alternative with its feedback."""
+    import sympy as sp
+    qs = questions("chain-rule-symbolic", 4)
+    checked = 0
+    for q, xml_q in zip(qs, exported(qs, moodle_form="numeric")):
+        text = xml_q.findtext("questiontext/text")
+        point = dict((n, float(v)) for n, v in
+                     re.findall(r"([A-Za-z]\w*) = (-?[\d.]+)",
+                                re.search(r"Enter the value of .*? at \\\( (.*?) \\\)", text).group(1)))
+        [a] = q["answers"]
+
+        def at(expression):
+            return float(sp.sympify(expression).subs({sp.Symbol(n): v for n, v in point.items()}))
+        [alternatives] = [blank_alternatives(b) for b in BLANK.findall(text)]
+        key, tol, _, _ = alternatives[0]
+        assert key == pytest.approx(at(a["value"]), rel=1e-9)
+        assert moodle_grade(alternatives, at(a["value"])) == 1.0
+        wrong = {fb: v for v, _, _, fb in alternatives[1:]}
+        for m in a["misconceptions"]:
+            if abs(at(m["value"]) - key) > tol:
+                fb = cloze_plain(MISCONCEPTIONS[m["name"]].feedback)
+                assert wrong[fb] == pytest.approx(at(m["value"]), rel=1e-9)
+                assert moodle_grade(alternatives, at(m["value"])) == 0.0
+                checked += 1
+    assert checked >= 2

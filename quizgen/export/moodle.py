@@ -31,7 +31,8 @@ multiple choice (``q["form"] == "multiple_choice"``) takes the ``multichoice`` f
   point set) is a multichoice when choices exist, else a QuizgenError names the question.
 
 Misconceptions: each numeric blank (and a numerical question) lists, after its 100 %
-key, the answer's misconception values for that entry at 0 % with their feedback
+key, the answer's misconception values for that entry (for an expression's numeric check:
+the misconception expressions' values at its point) at 0 % with their feedback
 (plain text inside a cloze blank, :mod:`.moodle_text`), each only when it is further than
 the Moodle tolerance from the key and from the wrong values before it.
 
@@ -268,7 +269,24 @@ def _expression_grid(answer: dict) -> Grid:
     where = f" at {_math(at)}" if point else ""
     intro = (f"Enter the value of {_math(_label(answer))}{where} "
              f"(at least {CHECK_FIGURES} significant figures):")
-    return Grid(intro, [[value]], CHECK_TOLERANCE)
+    g = Grid(intro, [[value]], CHECK_TOLERANCE)
+    g.wrong = _expression_wrong(answer, point, g)
+    return g
+
+
+def _expression_wrong(answer: dict, point: dict[str, float], g: Grid):
+    """The misconception expressions' values at the check point, as 0 % alternatives."""
+    kept: list[tuple[float, str]] = []
+    for m in answer.get("misconceptions") or []:
+        try:
+            tree = ast.parse(str(m["value"]).strip(), mode="eval").body
+            w = _evaluate(tree, {**_CONSTANTS, **point})
+        except (SyntaxError, ValueError, ArithmeticError, RecursionError, Unexportable):
+            continue
+        taken = [g.rows[0][0]] + [v for v, _ in kept]
+        if math.isfinite(w) and all(abs(w - t) > g.tol(g.rows[0][0]) for t in taken):
+            kept.append((w, m.get("feedback") or ""))
+    return {(0, 0): kept} if kept else {}
 
 
 _ROWS: dict[str, Callable[[object], list[list[float]]]] = {
