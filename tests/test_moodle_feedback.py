@@ -216,3 +216,20 @@ def test_expression_check_carries_misconception_values_at_its_point():
                 assert moodle_grade(alternatives, at(m["value"])) == 0.0
                 checked += 1
     assert checked >= 2
+
+
+def test_categorical_answer_is_a_choice_part_of_its_cloze():
+    """A ``label`` answer (concave up / down) next to a number: a MULTICHOICE part offering
+    every label, the right one at 100 %, and the number still a graded blank."""
+    [q] = questions("chain-rule-power", 1)
+    q = {**q, "choices": None, "answers": q["answers"] + [
+        {"name": "shape", "label": "shape", "kind": "label", "value": "concave down",
+         "labels": ["concave up", "concave down"], "display": "concave down", "round": None,
+         "tolerance": None, "misconceptions": [], "provenance": {}, "steps": []}]}
+    [xml_q] = exported([q])
+    text = xml_q.findtext("questiontext/text")
+    assert xml_q.get("type") == "cloze"
+    [(_, content)] = CHOICE_PART.findall(text)
+    assert sorted(content.split("~")) == ["%0%concave up#", "=concave down#Correct."]
+    [blank] = BLANK.findall(text)
+    assert blank_alternatives(blank)[0][0] == pytest.approx(q["answers"][0]["value"])

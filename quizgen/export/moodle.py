@@ -474,12 +474,14 @@ def _multichoice(q: dict) -> Body:
                                     *answers])
 
 
-def _cloze_choices(q: dict) -> Body:
+def _cloze_choices(q: dict, only_labels: bool = False) -> Body:
     """Several answers asked as choices: a MULTICHOICE part per answer that has distinct
-    wrong values, numeric blanks for one that has none (see :mod:`.moodle_choices`)."""
+    wrong values, numeric blanks for one that has none (see :mod:`.moodle_choices`).
+    ``only_labels``: the numeric form, where only categorical answers are choices."""
     parts: list[tuple[str, object]] = []
     for i, a in enumerate(q["answers"]):
-        options = choice_list(a, q["choices"] if i == 0 else a.get("choices"))
+        options = [] if only_labels and a["kind"] != "label" else \
+            choice_list(a, q["choices"] if i == 0 else a.get("choices"))
         parts.append(("choice", options) if len(options) > 1 else ("blanks", grid(a)))
     weight = blank_weight(q.get("marks", 1),
                           sum(1 if kind == "choice" else p.size for kind, p in parts))
@@ -500,6 +502,8 @@ def body(q: dict, form: str) -> Body:
     if choices and (form == "multichoice" or (
             form == "auto" and len(answers) == 1 and not _plainly_numeric(answers[0]))):
         return _cloze_choices(q) if len(answers) > 1 else _multichoice(q)
+    if any(a["kind"] == "label" for a in answers):
+        return _cloze_choices(q, only_labels=True)
     try:
         grids = [grid(a) for a in answers]
     except Unexportable as exc:

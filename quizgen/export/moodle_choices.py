@@ -7,7 +7,7 @@ the choices). ``answers[0]`` uses the question's ``choices``, another answer its
 the values as plain text (inside a blank TeX braces would end it): numbers rounded to the
 answer's decimals, a vector ``(1.5, -2)``, a matrix ``[1, 2; 3, 4]`` (rows separated by
 ``;``), named numbers ``m = 1.5, c = 2``, an expression in the contract's syntax with
-``^`` for powers. An answer with no distinct wrong value gets no part (it is graded as
+``^`` for powers; a categorical (``label``) answer offers all its labels. An answer with no distinct wrong value gets no part (it is graded as
 numeric blanks instead).
 """
 
@@ -47,6 +47,8 @@ def choice_list(answer: dict, choices: list[dict] | None) -> list[tuple[bool, st
     else:
         listed = list(wrong.values())
     out = [(True, plain_value(answer, answer["value"]), "Correct.")]
+    if answer["kind"] == "label":                 # a categorical answer: every other label
+        listed += [{"value": label, "feedback": ""} for label in answer.get("labels") or []]
     for m in listed:
         text = plain_value(answer, m["value"])
         if text not in {t for _, t, _ in out}:
