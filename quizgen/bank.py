@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -57,8 +58,10 @@ class Template:
     def answers(self) -> dict:
         return self.data["answers"]
 
-    def error(self, path: list, message: str, fix: str | None = None) -> QuizgenError:
-        return self.doc.error(path, message, fix)
+    def error(self, path: list, message: str, fix: str | None = None, text_line: int | None = None) -> QuizgenError:
+        """An error at ``path``; ``text_line`` is a line inside that text field (for its file line)."""
+        line = self.doc.text_line(path, text_line) if text_line else None
+        return self.doc.error(path, message, fix, line)
 
 
 def load_template(path: Path | str) -> Template:
@@ -67,6 +70,9 @@ def load_template(path: Path | str) -> Template:
     if not isinstance(doc.data, dict):
         raise doc.error([], "a template must be a YAML mapping (key: value lines)",
                         "start from the annotated example in the README")
+    if "sections" in doc.data and "answers" not in doc.data:
+        raise doc.error(["sections"], "this is a quiz spec, not a template, but it lies in a template bank",
+                        "keep quiz specs outside the bank folder (the spec's bank: key points at the folder)")
     validate(doc, "template")
     d = doc.data
     tpl = Template(d["id"], d["title"], d["module"], d["topic"], d["difficulty"], d, Path(path), doc)
@@ -103,6 +109,7 @@ def _check_semantics(tpl: Template) -> None:
         _check_answer(tpl, name, spec, known, families)
     if tpl.data.get("figure"):
         _check_figure(tpl, tpl.data["figure"], known, families)
+    _check_text_names(tpl)
     mc = tpl.data.get("multiple_choice")
     if mc and mc.get("answer", next(iter(tpl.answers))) not in tpl.answers:
         raise tpl.error(["multiple_choice", "answer"], f"no answer named {mc['answer']!r}",
@@ -113,6 +120,23 @@ def _check_semantics(tpl: Template) -> None:
             if m not in MISCONCEPTIONS:
                 raise tpl.error(["multiple_choice", "misconceptions", i], f"unknown misconception {m!r}",
                                 f"use one of: {', '.join(sorted(MISCONCEPTIONS))}")
+
+
+TEXT_FIELDS = ("prompt", "solution")
+
+
+def _check_text_names(tpl: Template) -> None:
+    """Every ``steps.X`` / ``ans.X`` / ``val.X`` in the text names an answer (checked before sampling)."""
+    from .render import TextError, answer_refs, missing_answer
+    for field_name in TEXT_FIELDS:
+        try:
+            refs = answer_refs(tpl.data.get(field_name) or "")
+        except TextError as exc:
+            raise tpl.error([field_name], f"{field_name}: {exc}", exc.fix, exc.lineno) from None
+        for kind, name, lineno in refs:
+            if name not in tpl.answers:
+                raise tpl.error([field_name], f"{field_name} (its line {lineno}): {missing_answer(kind, name, tpl.answers)}",
+                                f"use one of: {', '.join(f'{kind}.{a}' for a in tpl.answers)}", lineno)
 
 
 FIGURE_MATHS = ("expression", "at", "about", "start", "learning_rate", "h")
@@ -190,6 +214,7 @@ def _check_answer(tpl: Template, name: str, spec: dict, known: set, families: se
         raise tpl.error(["answers", name, extra[0]], f"operation {op.name!r} takes no input {extra[0]!r}",
                         f"inputs of {op.name}: {', '.join(op.required + op.optional)}")
     scope = known | {"x"} | set(_model_names(spec))
+    _check_variables(tpl, name, spec)
     for key in sorted(given & set(spec)):
         if isinstance(spec[key], dict) and key in EXPRESSION_KEYS:
             raise tpl.error(["answers", name, key], f"{key} is a mapping ({shorten(str(spec[key]), 60)}), "
@@ -210,6 +235,19 @@ def _check_answer(tpl: Template, name: str, spec: dict, known: set, families: se
                                     f"list it under variables (now: {', '.join(tpl.variables)})")
 
 
+def _check_variables(tpl: Template, name: str, spec: dict) -> None:
+    """``variable`` / ``variables`` of an answer name declared variables (the error is on that line)."""
+    allowed = set(tpl.variables) | ({"x", *_model_names(spec)} if "model" in spec else set())
+    for key in ("variable", "variables"):
+        value = spec.get(key)
+        items = list(enumerate(value)) if isinstance(value, list) else [(None, value)] if value is not None else []
+        for i, var in items:
+            if isinstance(var, str) and var not in allowed:
+                path = ["answers", name, key] + ([i] if i is not None else [])
+                raise tpl.error(path, f"{var!r} is not a variable of this template",
+                                f"list it under variables (now: {', '.join(tpl.variables)})")
+
+
 def _model_names(spec: dict) -> list[str]:
     params = spec.get("parameters") or spec.get("start") or []
     return [str(p) for p in params] if isinstance(params, (list, dict)) else []
@@ -228,8 +266,11 @@ def _strings(obj: Any, path: list) -> Iterable[tuple[list, Any]]:
 
 # ---- the bank ---------------------------------------------------------------------
 
-def template_files(paths: Iterable[Path | str] | None = None) -> list[Path]:
-    """YAML files under ``paths`` (files or folders), default the built-in bank, sorted."""
+ENV_BANK = "QUIZGEN_BANK"          # os.pathsep-separated folders of the instructor's templates
+
+
+def template_files(paths: Iterable[Path | str] | None = None, where: str | None = None) -> list[Path]:
+    """YAML files under ``paths`` (files or folders, each file once), default the built-in bank."""
     roots = [Path(p) for p in paths] if paths else [bank_dir()]
     files: list[Path] = []
     for root in roots:
@@ -238,21 +279,76 @@ def template_files(paths: Iterable[Path | str] | None = None) -> list[Path]:
         elif root.exists():
             files.append(root)
         else:
-            raise QuizgenError("no such file or folder", file=str(root), fix="check the path")
-    return files
+            raise QuizgenError("no such file or folder", file=str(root), where=where,
+                               fix="check the path (a folder of templates or one .yaml file)")
+    seen: set[Path] = set()
+    return [f for f in files if not (f.resolve() in seen or seen.add(f.resolve()))]
 
 
-def load_bank(paths: Iterable[Path | str] | None = None) -> list[Template]:
-    """All templates under ``paths``; ids must be unique."""
+def _load_unique(files: list[Path], known: dict[Path, Template] | None = None) -> list[Template]:
+    """Templates of ``files`` (reusing ``known`` ones by resolved path); ids must be unique."""
     templates, seen = [], {}
-    for f in template_files(paths):
-        tpl = load_template(f)
+    for f in files:
+        tpl = (known or {}).get(f.resolve()) or load_template(f)
         if tpl.id in seen:
             raise tpl.error(["id"], f"duplicate template id {tpl.id!r} (also in {seen[tpl.id]})",
                             "give every template its own id")
         seen[tpl.id] = f
         templates.append(tpl)
+    return templates
+
+
+def _ordered(templates: Iterable[Template]) -> list[Template]:
     return sorted(templates, key=lambda t: (list(MODULES).index(t.module), t.topic, t.id))
+
+
+def load_bank(paths: Iterable[Path | str] | None = None) -> list[Template]:
+    """All templates under ``paths`` (default: the built-in bank); ids must be unique."""
+    return _ordered(_load_unique(template_files(paths)))
+
+
+@dataclass
+class Bank:
+    """The built-in bank merged with the instructor's templates (theirs win on a shared id)."""
+
+    templates: list[Template]
+    own: list[Template]
+    warnings: list[str]
+    roots: list[Path] = field(default_factory=list)
+
+    @property
+    def scope(self) -> list[Template]:
+        """What "every template" means: the instructor's when they gave a bank, else the built-in."""
+        return self.own if self.roots else self.templates
+
+    def is_own(self, tpl: Template) -> bool:
+        return any(t is tpl for t in self.own)
+
+
+def bank_roots(banks: Iterable[Path | str] = (), environ=None) -> list[Path]:
+    """The instructor's folders: ``$QUIZGEN_BANK`` first, then the ones given."""
+    env = (os.environ if environ is None else environ).get(ENV_BANK, "")
+    return [Path(p) for p in env.split(os.pathsep) if p.strip()] + [Path(b) for b in banks]
+
+
+def resolve_bank(banks: Iterable[Path | str] = (), environ=None) -> Bank:
+    """The bank every command reads: built-in templates, extended / overridden by the instructor's."""
+    builtin = load_bank()
+    roots = bank_roots(banks, environ)
+    if not roots:
+        return Bank(builtin, [], [])
+    env_roots = len(bank_roots((), environ))
+    files = [f for i, root in enumerate(roots)
+             for f in template_files([root], where=ENV_BANK if i < env_roots else None)]
+    own = _load_unique(template_files(files) if files else [], {t.source.resolve(): t for t in builtin})
+    warnings = [] if own else [f"warning: no templates (*.yaml) in {', '.join(map(str, roots))}"]
+    by_id = {t.id: t for t in builtin}
+    for tpl in own:
+        old = by_id.get(tpl.id)
+        if old is not None and old is not tpl:
+            warnings.append(f"warning: {tpl.source} overrides built-in template {tpl.id!r} ({old.source})")
+        by_id[tpl.id] = tpl
+    return Bank(_ordered(by_id.values()), _ordered(own), warnings, roots)
 
 
 def select(templates: list[Template], *, modules=(), topics=(), ids=()) -> list[Template]:

@@ -55,22 +55,54 @@ def _formats(value: str) -> list[str]:
     return names
 
 
+BANK_HELP = ("Folder of your own templates (searched recursively) or one .yaml file; extends the built-in "
+             "bank, a template with a built-in id overrides it. Repeatable; also $QUIZGEN_BANK.")
+
+
+def bank_option(f):
+    return click.option("--bank", "banks", type=click.Path(exists=True), multiple=True, help=BANK_HELP)(f)
+
+
+def _bank(banks=()):
+    """The merged bank of the built-in templates and the instructor's; warnings go to stderr."""
+    from .bank import resolve_bank
+    bank = resolve_bank(banks)
+    for line in bank.warnings:
+        click.echo(line, err=True)
+    return bank
+
+
+MOODLE_FIGURES = click.option(
+    "--moodle-figures", type=click.Choice(["svg", "png"]), default="svg", show_default=True,
+    help="Figure file type embedded in Moodle XML (Moodle 4.5 shows both; SVG is faster and sharp).")
+
+
 @main.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-@click.argument("paths", nargs=-1, type=click.Path())
-def list_cmd(as_json, paths):
-    """List the modules, topics and templates of the bank.
+@click.option("--misconceptions", "show_misconceptions", is_flag=True,
+              help="List the named misconceptions (for multiple_choice) with their operations instead.")
+@bank_option
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+def list_cmd(as_json, show_misconceptions, banks, paths):
+    """List the modules, topics and templates of the bank (yours marked [yours]).
+
+    PATHS are extra bank folders or files, like --bank.
 
     \b
     Example:
       quizgen list
+      quizgen list --bank course/
       quizgen list --json > bank.json
+      quizgen list --misconceptions
     """
-    from .bank import load_bank
-    templates = load_bank(paths or None)
+    if show_misconceptions:
+        return _list_misconceptions(as_json)
+    bank = _bank(banks + paths)
+    templates = bank.templates
     rows = [{"id": t.id, "title": t.title, "module": t.module, "topic": t.topic,
              "difficulty": t.difficulty, "multiple_choice": bool(t.data.get("multiple_choice")),
-             "file": str(t.source)} for t in templates]
+             "file": str(t.source), "origin": "instructor" if bank.is_own(t) else "built-in"}
+            for t in templates]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -83,31 +115,69 @@ def list_cmd(as_json, paths):
             topic = r["topic"]
             click.echo(f"  {t.topic_title} ({topic})")
         mc = "  [multiple choice]" if r["multiple_choice"] else ""
-        click.echo(f"    {r['id']:<34} d{r['difficulty']}  {r['title']}{mc}")
+        mine = f"  [yours: {r['file']}]" if r["origin"] == "instructor" else ""
+        click.echo(f"    {r['id']:<34} d{r['difficulty']}  {r['title']}{mc}{mine}")
     click.echo(f"{len(rows)} templates in {len({r['module'] for r in rows})} modules, "
                f"{len({r['topic'] for r in rows})} topics")
 
 
+def _list_misconceptions(as_json: bool) -> None:
+    from .misconceptions import MISCONCEPTIONS
+    rows = [{"name": m.name, "ops": list(m.ops), "description": m.description}
+            for m in sorted(MISCONCEPTIONS.values(), key=lambda m: m.name)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for r in rows:
+        click.echo(f"{r['name']:<38} {', '.join(r['ops'])}")
+        click.echo(f"    {r['description']}")
+    click.echo(f"{len(rows)} misconceptions; name them under multiple_choice: misconceptions: [...]")
+
+
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path())
+@click.argument("template_id", metavar="TEMPLATE-ID")
+@click.option("--op", required=True, help="Engine operation of the answer, e.g. gradient (see the error for the list).")
+@click.option("--module", help="Course module (default: the operation's usual one).")
+@click.option("--out", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="Folder to write TEMPLATE-ID.yaml into (your bank folder).")
+def new(template_id, op, module, out):
+    """Write a commented starter template TEMPLATE-ID.yaml for an engine operation.
+
+    The file validates as written and starts with the schema line for editors;
+    an existing file is never overwritten.
+
+    \b
+    Examples:
+      quizgen new week3-gradient --op gradient --out course/
+      quizgen new my-fit --op least_squares --module regression --out course/
+    """
+    from .starter import write_starter
+    path = write_starter(template_id, op, module, Path(out))
+    click.echo(str(path))
+    click.echo(f"next: edit it, then  quizgen validate --bank {Path(out)}", err=True)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@bank_option
 @click.option("--samples", default=20, show_default=True, type=click.IntRange(1, 100000),
               help="Variants to sample, verify and count per template.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the sampling run.")
-def validate(paths, samples, seed):
+def validate(paths, banks, samples, seed):
     """Check templates: schema, expressions, and SAMPLES verified variants each.
 
-    PATHS are template files or folders (default: the built-in bank). For each
-    template, prints the number of distinct variants among the samples; exits 2
-    on a bad template, 1 when an answer fails independent verification.
+    Checks your templates (PATHS, --bank, $QUIZGEN_BANK: files or folders) when
+    you give any, else the built-in bank. For each template, prints the number of
+    distinct variants among the samples; exits 2 on a bad template, 1 when an
+    answer fails independent verification.
 
     \b
     Example:
       quizgen validate --samples 200
-      quizgen validate my_templates/ --samples 50
+      quizgen validate --bank course/ --samples 50
     """
-    from .bank import load_bank
     from .validation import validate_templates
-    templates = load_bank(paths or None)
+    templates = _bank(banks + paths).scope
     problems = validate_templates(templates, samples, seed, echo=click.echo)
     if problems:
         raise QuizgenError(f"{problems} template(s) failed validation (see above)")
@@ -118,8 +188,9 @@ def validate(paths, samples, seed):
 @click.option("--module", "modules", multiple=True, help="Select templates of this module (repeatable).")
 @click.option("--topic", "topics", multiple=True, help="Select templates of this topic (repeatable).")
 @click.option("--template", "ids", multiple=True, help="Select this template id (repeatable).")
-@click.option("--all", "all_", is_flag=True, help="Select every template of the bank.")
-@click.option("--bank", type=click.Path(exists=True), multiple=True, help="Template files/folders instead of the built-in bank.")
+@click.option("--all", "all_", is_flag=True,
+              help="Select every template: yours when --bank / $QUIZGEN_BANK is given, else the built-in bank.")
+@bank_option
 @click.option("--count", default=1, show_default=True, type=click.IntRange(1, 100000), help="Variants per template.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the whole run.")
 @click.option("--format", "fmt", default="json", show_default=True,
@@ -130,8 +201,10 @@ def validate(paths, samples, seed):
 @click.option("--pdf", is_flag=True, help="Also compile LaTeX output to PDF (needs latexmk).")
 @click.option("--moodle-form", type=click.Choice(["auto", "numeric", "multichoice"]), default="auto",
               show_default=True, help="Moodle question type for templates that have both forms.")
+@MOODLE_FIGURES
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
-def generate(modules, topics, ids, all_, bank, count, seed, fmt, out, name, title, pdf, moodle_form, jobs):
+def generate(modules, topics, ids, all_, banks, count, seed, fmt, out, name, title, pdf, moodle_form,
+             moodle_figures, jobs):
     """Generate COUNT verified variants of the selected templates into OUT.
 
     \b
@@ -139,9 +212,10 @@ def generate(modules, topics, ids, all_, bank, count, seed, fmt, out, name, titl
       quizgen generate --all --count 2 --seed 1
       quizgen generate --module optimisation --count 5 --format json --out week5
       quizgen generate --template jacobian-at-point --count 30 --format moodle
+      quizgen generate --bank course/ --all --count 3 --format html,json
     """
     from . import export
-    from .bank import load_bank, select
+    from .bank import select
     from .export import Paper, QuizSet
     from .fsutil import all_or_nothing
     from .pipeline import generate_questions
@@ -152,12 +226,14 @@ def generate(modules, topics, ids, all_, bank, count, seed, fmt, out, name, titl
         formats = _formats(fmt)
     except click.BadParameter as exc:
         raise QuizgenError(str(exc.message), where="--format") from None
-    templates = select(load_bank(bank or None), modules=modules, topics=topics, ids=ids)
+    bank = _bank(banks)
+    templates = select(bank.templates, modules=modules, topics=topics, ids=ids) \
+        if (modules or topics or ids) else bank.scope
     with click.progressbar(length=len(templates) * count, label="generating", file=sys.stderr,
                            show_pos=True) as bar:
         questions = generate_questions(templates, count, seed, jobs, progress=bar.update)
     quizset = QuizSet(title=title, papers=[Paper("", questions)], name=name, seed=seed,
-                      options={"pdf": pdf, "moodle_form": moodle_form})
+                      options={"pdf": pdf, "moodle_form": moodle_form, "moodle_figures": moodle_figures})
     out = Path(out)
     with all_or_nothing(out) as stage:          # every file of the set, or none of them
         try:
@@ -196,11 +272,18 @@ def _rescue_logs(exc: QuizgenError, stage: Path, target: Path) -> QuizgenError:
 @click.option("--format", "fmt", default=None, help="Output format(s), comma-separated (default: the spec's).")
 @click.option("--out", type=click.Path(file_okay=False), help="Output folder (default: output/<quiz name>).")
 @click.option("--pdf/--no-pdf", default=None, help="Compile LaTeX to PDF (default: the spec's, on).")
+@click.option("--duplex/--no-duplex", default=None,
+              help="Pad every paper to an even number of pages, so double-sided printing never puts "
+                   "one student's page on the back of another's (default: on with a roster).")
 @click.option("--moodle-form", type=click.Choice(["auto", "numeric", "multichoice"]), default=None,
               help="Moodle question type for every question (default: the spec's moodle_form, else "
                    "auto: each section's form).")
+@MOODLE_FIGURES
+@click.option("--shard", metavar="K/N", help="Build only the K-th of N slices of the papers into a shard file "
+              "(default folder: output/<quiz name>-shards); join them with quizgen merge.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
-def build(spec, roster, variants, fmt, out, pdf, moodle_form, jobs):
+@bank_option
+def build(spec, roster, variants, fmt, out, pdf, duplex, moodle_form, moodle_figures, shard, jobs, banks):
     """Build a quiz set from SPEC (default: the example quiz shipped with quizgen).
 
     Writes worksheets, answer keys, Moodle XML and JSON into one folder, replacing
@@ -213,32 +296,84 @@ def build(spec, roster, variants, fmt, out, pdf, moodle_form, jobs):
       quizgen build
       quizgen build week3.yaml --variants 3
       quizgen build week3.yaml --roster class.csv --jobs 2
+      quizgen build week3.yaml --bank course/
+      quizgen build week3.yaml --roster class.csv --shard 2/8 --out shards
     """
     import time
-    from . import export
-    from .fsutil import atomic_write, staging_dir
-    from .quiz import answers_csv, build_quizset, default_spec, load_quiz, load_roster
+    from . import export, shards
+    from .quiz import build_quizset, default_spec, load_quiz, load_roster, paper_keys
     started = time.perf_counter()
+    slice_ = shards.parse(shard) if shard else None
     spec_path = Path(spec) if spec else default_spec()
-    quiz = load_quiz(spec_path)
+    quiz = load_quiz(spec_path, banks=banks)
+    for line in quiz.bank.warnings:
+        click.echo(line, err=True)
     roster = roster or (str(spec_path.parent / quiz.data["roster"]) if quiz.data.get("roster") else None)
     students = load_roster(roster) if roster else None
     try:
         formats = _formats(fmt) if fmt else list(quiz.data.get("formats") or export.available())
     except click.BadParameter as exc:
         raise QuizgenError(str(exc.message), where="--format") from None
-    target = Path(out) if out else Path("output") / quiz.name
-    if target.exists() and any(target.iterdir()) and not (target / MARKER).exists():
-        raise QuizgenError("the output folder exists and was not made by quizgen build", file=str(target),
-                           fix="choose another --out, or empty the folder first")
+    keys = paper_keys(quiz, students, variants)
+    numbers = shards.indices(len(keys), slice_) if slice_ else None
+    if not slice_:
+        target = Path(out) if out else Path("output") / quiz.name
+        _check_target(target)
     bar = click.progressbar(length=1, label="generating", file=sys.stderr, show_pos=True, show_eta=False)
     with bar:
         quizset = build_quizset(quiz, students, variants, jobs, progress=bar.update,
-                                on_total=lambda n: setattr(bar, "length", n))
+                                on_total=lambda n: setattr(bar, "length", n), only=numbers)
     if pdf is not None:
         quizset.options["pdf"] = pdf
     if moodle_form is not None:
         quizset.options["moodle_form"] = moodle_form
+    quizset.options["duplex"] = duplex if duplex is not None else quiz.data.get("duplex", students is not None)
+    quizset.options["moodle_figures"] = moodle_figures
+    if slice_:
+        stamp = shards.fingerprint(quiz.data, keys, formats, quizset.options)
+        path = shards.write(Path(out) if out else Path("output") / f"{quiz.name}-shards", quizset, slice_,
+                            numbers, len(keys), formats, stamp)
+        click.echo(str(path))
+        click.echo(f"shard {slice_[0]} of {slice_[1]}: {len(numbers)} of {len(keys)} papers "
+                   f"in {time.perf_counter() - started:.1f} s -> {path}", err=True)
+        return
+    _write_set(quizset, formats, target, jobs, started)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--out", type=click.Path(file_okay=False), help="Output folder (default: output/<quiz name>).")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+def merge(paths, out, jobs):
+    """Join the N shards of a build (folders or files) into the files one build writes.
+
+    \b
+    Example:
+      quizgen build week3.yaml --roster class.csv --shard 1/2 --out shards
+      quizgen build week3.yaml --roster class.csv --shard 2/2 --out shards
+      quizgen merge shards --out week3
+    """
+    import time
+    from . import shards
+    started = time.perf_counter()
+    quizset, formats = shards.merge([Path(p) for p in paths])
+    target = Path(out) if out else Path("output") / quizset.name
+    _check_target(target)
+    _write_set(quizset, formats, target, jobs, started)
+
+
+def _check_target(target: Path) -> None:
+    if target.exists() and any(target.iterdir()) and not (target / MARKER).exists():
+        raise QuizgenError("the output folder exists and was not made by quizgen build", file=str(target),
+                           fix="choose another --out, or empty the folder first")
+
+
+def _write_set(quizset, formats: list[str], target: Path, jobs: int, started: float) -> None:
+    """Every file of the set, the answers CSV and the marker, replacing ``target`` atomically."""
+    import time
+    from . import export
+    from .fsutil import atomic_write, staging_dir
+    from .quiz import answers_csv
     with staging_dir(target) as stage:
         try:
             written = export.export(formats, quizset, stage, jobs)
@@ -307,7 +442,7 @@ def _read_json(data: bytes, name: str):
 @click.option("--topic", "topics", multiple=True, help="Select templates of this topic (repeatable).")
 @click.option("--template", "ids", multiple=True, help="Select this template id (repeatable).")
 @click.option("--all", "all_", is_flag=True, help="Select every template of the bank.")
-@click.option("--bank", type=click.Path(exists=True), multiple=True, help="Template files/folders instead of the built-in bank.")
+@bank_option
 @click.option("--count", default=20, show_default=True, type=click.IntRange(1, 1000),
               help="Variants per template in the page's pool (\"New variant\" cycles through them).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the whole run.")
@@ -316,7 +451,7 @@ def _read_json(data: bytes, name: str):
 @click.option("--title", default="Practice set", show_default=True, help="Title of the page.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 @click.pass_context
-def practice(ctx, modules, topics, ids, all_, bank, count, seed, out, name, title, jobs):
+def practice(ctx, modules, topics, ids, all_, banks, count, seed, out, name, title, jobs):
     """Write one offline practice page that checks typed answers.
 
     The page (OUT/NAME-practice-check.html) holds COUNT variants of each selected
@@ -333,9 +468,9 @@ def practice(ctx, modules, topics, ids, all_, bank, count, seed, out, name, titl
     if not (all_ or modules or topics or ids):
         raise QuizgenError("no templates selected", where="quizgen practice",
                            fix="add --all, or --module / --topic / --template (see quizgen list)")
-    ctx.invoke(generate, modules=modules, topics=topics, ids=ids, all_=all_, bank=bank, count=count,
+    ctx.invoke(generate, modules=modules, topics=topics, ids=ids, all_=all_, banks=banks, count=count,
                seed=seed, fmt="practice", out=out, name=name, title=title, pdf=False,
-               moodle_form="auto", jobs=jobs)
+               moodle_form="auto", moodle_figures="svg", jobs=jobs)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,14 @@ def _f(expr, var):
     return lambda x: float(g(np.array([float(x)]))[0])
 
 
+def _finite(v) -> float:
+    """``v`` as a float; ValueError (a degenerate variant) when it is not finite."""
+    v = float(v)
+    if not np.isfinite(v):
+        raise ValueError("the figure's function is undefined at its point")
+    return v
+
+
 def _break_poles(ys: np.ndarray) -> np.ndarray:
     """Blank out values far outside the curve's typical range (poles), so plots show a gap."""
     finite = ys[np.isfinite(ys)]
@@ -51,7 +59,11 @@ def _break_poles(ys: np.ndarray) -> np.ndarray:
 
 def _curve(expr, var, lo, hi, label, style="solid"):
     xs = np.linspace(lo, hi, N)
-    ys = _break_poles(_array_fn(expr, [str(var)])(xs))
+    return _curve_values(xs, _array_fn(expr, [str(var)])(xs), label, style)
+
+
+def _curve_values(xs, ys, label, style="solid"):
+    ys = _break_poles(ys)
     return {"x": [round(float(x), 6) for x in xs],
             "y": [None if not np.isfinite(y) else round(float(y), 6) for y in ys],
             "label": label, "style": style}
@@ -96,20 +108,22 @@ def _tangent(tpl, spec, scope, symbols, answers):
     f, x = _fx(tpl, spec, scope, symbols)
     a = float(_get(tpl, spec, "at", scope, symbols))
     lo, hi = _range(tpl, spec, scope, a)
-    fa, slope = float(f.subs(x, a)), float(diff(f, x).subs(x, a))
+    fn = _array_fn(f, [str(x)])                 # compiled once: curve, f(a) and f(a + h)
+    fa = _finite(fn(np.array([a]))[0])
     flabel, xlabel = _names(spec, x)
-    curves = [_curve(f, x, lo, hi, flabel)]
+    xs = np.linspace(lo, hi, N)
+    curves = [_curve_values(xs, fn(xs), flabel)]
     points = [{"x": a, "y": fa, "label": f"$({a:g}, {fa:.3g})$"}]
     if spec["kind"] == "secant":
         h = float(_get(tpl, spec, "h", scope, symbols))
-        fb = float(f.subs(x, a + h))
+        fb = _finite(fn(np.array([a + h]))[0])
         slope = (fb - fa) / h
         points.append({"x": a + h, "y": fb, "label": f"${x} = {a + h:g}$"})
         label = "secant"
     else:
+        slope = _finite(_array_fn(diff(f, x), [str(x)])(np.array([a]))[0])
         label = "tangent"
-    line = fa + slope * (sp.Symbol(str(x), real=True) - a)
-    curves.append(_curve(line, x, lo, hi, label, "dashed"))
+    curves.append(_curve_values(xs, fa + slope * (xs - a), label, "dashed"))
     return {"kind": spec["kind"], "title": spec.get("title", f"{flabel} and its {label} at ${x} = {a:g}$"),
             "xlabel": xlabel, "ylabel": "", "curves": curves, "points": points, "segments": []}
 

@@ -7,6 +7,7 @@ function decorated with ``@misconception(name, ops, feedback)``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -26,6 +27,12 @@ class Misconception:
     ops: tuple[str, ...]
     feedback: str
     fn: Callable[[str, dict, Any], Any]
+
+    @property
+    def description(self) -> str:
+        """One line: the first sentence of the feedback."""
+        first = re.split(r"(?<=[.!?])\s", self.feedback.strip(), maxsplit=1)[0]
+        return " ".join(first.split())
 
 
 MISCONCEPTIONS: dict[str, Misconception] = {}

@@ -233,6 +233,7 @@ def build_variant(tpl: Template, seed: int, attempt: int, verify: bool = True) -
         "solution": render_text(tpl, "solution", context) if tpl.data.get("solution")
         else "\n\n".join(_steps_text(a) for a in answers),
         "answers": objects, "choices": choices, "figure": figure,
+        **({"answer_space": tpl.data["answer_space"]} if "answer_space" in tpl.data else {}),
     }
 
 
@@ -271,8 +272,11 @@ _ORDER = ("template", "title", "module", "module_title", "topic", "topic_title",
           "variant", "seed", "marks", "parameters", "prompt", "solution", "answers", "choices", "figure")
 
 
+_OPTIONAL = ("answer_space",)
+
+
 def _ordered(q: dict) -> dict:
-    return {k: q[k] for k in _ORDER}
+    return {k: q[k] for k in _ORDER + _OPTIONAL if k in q}
 
 
 # ---- sets --------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 
 from . import limits
-from .bank import Template, load_bank, select
+from .bank import Bank, Template, resolve_bank, select
 from .errors import QuizgenError
 from .export import Paper, QuizSet
 from .paths import examples_dir
@@ -34,6 +34,7 @@ class QuizSpec:
     path: Path
     data: dict
     sections: list[list[Template]] = field(default_factory=list)
+    bank: Bank | None = None
 
     @property
     def name(self) -> str:
@@ -48,14 +49,30 @@ def default_spec() -> Path:
     return examples_dir() / "example-quiz.yaml"
 
 
-def load_quiz(path: Path | str, bank: list[Template] | None = None) -> QuizSpec:
-    """Load and check a quiz spec against its schema and the bank."""
+def spec_banks(doc, path: Path) -> list[Path]:
+    """The folders of the spec's ``bank:`` key (one path or a list), relative to the spec."""
+    value = doc.data.get("bank") or []
+    folders = []
+    for i, entry in enumerate([value] if isinstance(value, str) else value):
+        folder = path.parent / entry
+        if not folder.exists():
+            where = ["bank"] if isinstance(value, str) else ["bank", i]
+            raise doc.error(where, f"no such folder or file: {folder}",
+                            "bank: is relative to the quiz spec, e.g. bank: course (a folder beside the spec)")
+        folders.append(folder)
+    return folders
+
+
+def load_quiz(path: Path | str, bank: list[Template] | None = None, banks=()) -> QuizSpec:
+    """Load and check a quiz spec against its schema and the bank (built-in + ``banks`` + ``bank:``)."""
     doc = load_document(path)
     if not isinstance(doc.data, dict):
         raise doc.error([], "a quiz spec must be a YAML mapping", "start from examples/example-quiz.yaml")
     validate(doc, "quiz")
-    bank = bank if bank is not None else load_bank()
     spec = QuizSpec(Path(path), doc.data)
+    if bank is None:
+        spec.bank = resolve_bank(list(banks) + spec_banks(doc, Path(path)))
+        bank = spec.bank.templates
     for i, sec in enumerate(doc.data["sections"]):
         try:
             pool = select(bank, modules=sec.get("modules", ()), topics=sec.get("topics", ()),
@@ -130,12 +147,20 @@ def _pick(spec: QuizSpec, key: str) -> list[tuple[int, Template]]:
     return picks
 
 
+def paper_keys(spec: QuizSpec, students: list[Student] | None = None, variants: int | None = None) -> list[str]:
+    """The seed key of every paper of the set, in order."""
+    return [key for key, _, _ in _papers(spec, students, variants or int(spec.data.get("variants", 1)))]
+
+
 def build_quizset(spec: QuizSpec, students: list[Student] | None = None, variants: int | None = None,
                   jobs: int = 1, progress: Callable[[int], None] | None = None,
-                  on_total: Callable[[int], None] | None = None) -> QuizSet:
-    """Generate every paper of the quiz (verified) and return the set for the exporters."""
+                  on_total: Callable[[int], None] | None = None, only: list[int] | None = None) -> QuizSet:
+    """Generate every paper of the quiz (verified), or the papers at indices ``only``
+    (a shard), and return the set for the exporters."""
     variants = variants or int(spec.data.get("variants", 1))
     papers = _papers(spec, students, variants)
+    if only is not None:
+        papers = [papers[i] for i in only]
     plans = [(key, label, student, _pick(spec, key)) for key, label, student in papers]
     tasks = [(tpl, spec.seed, n, (key,)) for key, _, _, picks in plans for n, (_, tpl) in enumerate(picks, 1)]
     if on_total:
@@ -147,8 +172,9 @@ def build_quizset(spec: QuizSpec, students: list[Student] | None = None, variant
         for sec_index, _ in picks:
             q = dict(next(questions))
             sec = spec.data["sections"][sec_index]
-            if "marks" in sec:
-                q["marks"] = sec["marks"]
+            for key in ("marks", "answer_space"):
+                if key in sec:
+                    q[key] = sec[key]
             if sec.get("form", "numeric") == "numeric" and all(a["kind"] != "expression" for a in q["answers"]):
                 q["choices"] = None     # symbolic answers keep their choices: that is how they are graded
             if sec.get("form") == "multiple_choice" and q.get("choices"):

@@ -115,6 +115,11 @@ class Sandbox(ImmutableSandboxedEnvironment):
                                     f"{limits.MAX_RENDER_ARGUMENT:,}")
         return super().call(__context, __obj, *args, **kwargs)
 
+    def wrap_str_format(self, value):
+        """No ``str.format``/``format_map`` at all (Jinja would hand out a wrapped one before
+        asking :meth:`is_safe_attribute`): ``'{:>999999999}'.format(1)`` asks for a gigabyte."""
+        return None
+
     def is_safe_attribute(self, obj, attr, value):
         if isinstance(obj, str) and attr in ("format", "format_map"):
             return False
@@ -137,13 +142,71 @@ class Sandbox(ImmutableSandboxedEnvironment):
         return "".join(out)
 
 
+ANSWER_NAMESPACES = ("steps", "ans", "val", "answers")
+
+
+class AnswerNames(dict):
+    """``steps`` / ``ans`` / ``val`` in template text: knows its own name for messages."""
+
+    def __init__(self, kind: str, values: dict):
+        super().__init__(values)
+        self.kind = kind
+
+
+def missing_answer(kind: str, name: str, answers) -> str:
+    names = ", ".join(answers) or "none"
+    return f"{kind}.{name}: no answer named {name}; answers are {names}"
+
+
+class _Undefined(jinja2.StrictUndefined):
+    """StrictUndefined whose message for ``steps.X`` lists the answers that exist."""
+
+    @property
+    def _undefined_message(self) -> str:
+        obj = self._undefined_obj
+        if isinstance(obj, AnswerNames) and isinstance(self._undefined_name, str):
+            return missing_answer(obj.kind, self._undefined_name, obj)
+        return super()._undefined_message
+
+
+class TextError(Exception):
+    def __init__(self, message: str, lineno: int | None, fix: str):
+        super().__init__(message)
+        self.lineno, self.fix = lineno, fix
+
+
+def answer_refs(text: str) -> list[tuple[str, str, int]]:
+    """(namespace, answer name, line in ``text``) of each literal ``steps.X`` / ``ans['X']`` in ``text``."""
+    from jinja2 import nodes
+    try:
+        tree = environment().parse(text)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TextError(f"Jinja syntax error (its line {exc.lineno}): {exc.message}", exc.lineno,
+                        "check {{ }} and {% %} pairs") from None
+    refs = []
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        base = node.node
+        if not (isinstance(base, nodes.Name) and base.name in ANSWER_NAMESPACES and base.ctx == "load"):
+            continue
+        key = node.attr if isinstance(node, nodes.Getattr) else \
+            (node.arg.value if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str) else None)
+        if key is not None:
+            refs.append((base.name, key, node.lineno))
+    return sorted(refs, key=lambda r: r[2])
+
+
+def _named(context: dict) -> dict:
+    return {**context, **{k: AnswerNames(k, v) for k, v in context.items()
+                          if k in ANSWER_NAMESPACES and isinstance(v, dict)}}
+
+
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 @lru_cache(maxsize=1)
 def environment() -> Sandbox:
-    env = Sandbox(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
+    env = Sandbox(undefined=_Undefined, autoescape=False, keep_trailing_newline=False)
     env.filters = {name: env.filters[name] for name in SAFE_FILTERS}
     for name in ("lipsum", "cycler", "joiner", "namespace"):
         env.globals.pop(name, None)
@@ -162,7 +225,7 @@ def render_text(tpl, field: str, context: dict) -> str:
     text = tpl.data.get(field) or ""
     try:
         with time_budget(limits.RENDER_SECONDS, f"rendering {field}") as token:
-            return compile_text(text).render(**context).strip()
+            return compile_text(text).render(**_named(context)).strip()
     except OutOfTime as exc:
         if exc.token is not token:
             raise
@@ -175,9 +238,9 @@ def render_text(tpl, field: str, context: dict) -> str:
         raise tpl.error([field], f"Jinja syntax error in {field} (its line {exc.lineno}): {exc.message}",
                         "check {{ }} and {% %} pairs") from None
     except jinja2.UndefinedError as exc:
-        raise tpl.error([field], f"{field} uses something undefined: {exc.message}",
-                        "use parameters, defined names, ans.NAME, val.NAME, steps.NAME, "
-                        "or tex/num/signed/coef/row/vec") from None
+        fix = f"use one of: {', '.join(tpl.answers)}" if "no answer named" in str(exc.message) else \
+            "use parameters, defined names, ans.NAME, val.NAME, steps.NAME, or tex/num/signed/coef/row/vec"
+        raise tpl.error([field], f"{field} uses something undefined: {exc.message}", fix) from None
     except jinja2.exceptions.SecurityError as exc:
         raise tpl.error([field], f"{field} tried something the sandbox forbids: {exc}",
                         "templates may only format values") from None

@@ -16,8 +16,8 @@ from .errors import QuizgenError, shorten
 from .paths import schema_path
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (a silent overwrite hides mistakes)."""
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """SafeLoader (libyaml's when present) that refuses duplicate keys (a silent overwrite hides mistakes)."""
 
 
 def _mapping(loader, node, deep=False):
@@ -42,11 +42,15 @@ class Document:
 
     def __init__(self, path: Path, text: str):
         self.path = path
+        loader = _Loader(text)
         try:
-            self.node = yaml.compose(text, Loader=_Loader)
+            self.node = loader.get_single_node()
             self._check_shape()
-            self.data = yaml.load(text, Loader=_Loader)
+            self.data = loader.construct_document(self.node) if self.node is not None else None
         except yaml.YAMLError as exc:
+            if "maximum nesting depth" in str(getattr(exc, "problem", "")):
+                mark = getattr(exc, "problem_mark", None)
+                raise self._too_deep(mark.line + 1 if mark else None) from None
             mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
             where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
             problem = getattr(exc, "problem", None) or str(exc)
@@ -54,6 +58,8 @@ class Document:
                                fix="check indentation, colons and quotes around text with ':' or '#'") from None
         except RecursionError:
             raise self._too_deep(_deep_line(text)) from None
+        finally:
+            loader.dispose()
 
     def _check_shape(self) -> None:
         """Refuse nesting deeper than MAX_YAML_DEPTH and alias expansion beyond MAX_YAML_NODES."""
@@ -89,13 +95,30 @@ class Document:
             node = child
         return line
 
-    def where(self, path: Sequence[Any]) -> str:
+    def text_line(self, path: Sequence[Any], lineno: int) -> int | None:
+        """File line of line ``lineno`` (1-based) of the text at ``path`` (a ``|`` block or one line)."""
+        node = self.node
+        for key in path:
+            if not isinstance(node, yaml.MappingNode):
+                return None
+            node = next((v for k, v in node.value if k.value == str(key)), None)
+        if not isinstance(node, yaml.ScalarNode):
+            return None
+        if node.style == "|":
+            return node.start_mark.line + 1 + lineno
+        if node.style in (None, "", "'", '"') and node.start_mark.line == node.end_mark.line:
+            return node.start_mark.line + 1
+        return None
+
+    def where(self, path: Sequence[Any], line: int | None = None) -> str:
         dotted = ".".join(str(p) for p in path) or "top level"
-        line = self.line(path)
+        line = line or self.line(path)
         return f"line {line} ({dotted})" if line else dotted
 
-    def error(self, path: Sequence[Any], message: str, fix: str | None = None) -> QuizgenError:
-        return QuizgenError(message, file=str(self.path), where=self.where(path), fix=fix)
+    def error(self, path: Sequence[Any], message: str, fix: str | None = None,
+              line: int | None = None) -> QuizgenError:
+        """A QuizgenError at ``path`` (or at the given file ``line``, e.g. inside a text block)."""
+        return QuizgenError(message, file=str(self.path), where=self.where(path, line), fix=fix)
 
 
 def _deep_line(text: str) -> int | None:

@@ -235,3 +235,43 @@ def test_every_operation_has_a_test_and_a_check():
     source = open(__file__).read()
     for name in engine.load_all():
         assert f'"{name}"' in source, f"no engine test for {name}"
+
+
+def _top_level_sum(tex: str) -> bool:
+    """True when ``tex`` has a + or - between terms outside every bracket and brace."""
+    depth, prev = 0, ""
+    for i, ch in enumerate(tex):
+        if ch in "({[" or tex.startswith(r"\left", i):
+            depth += 1 if ch in "({[" else 0
+        if ch in ")}]":
+            depth -= 1
+        if ch in "+-" and depth == 0 and prev.strip() not in ("", "^", "{", "(", "="):
+            return True
+        if not ch.isspace():
+            prev = ch
+    return False
+
+
+@pytest.mark.parametrize("expression, about", [
+    ("2*exp(x/2) + 3*x", -1),                # f'(-1) = e^{-1/2} + 3
+    ("sin(x) + x*cos(x)", 1),                 # f(1), f'(1), f''(1) are sums of sin 1 and cos 1
+    ("sqrt(x) + log(x)*x", 2),
+])
+def test_taylor_steps_bracket_coefficients_that_are_sums(expression, about):
+    from quizgen.engine import run
+    from quizgen.exprs import AutoSymbols
+    from quizgen.inputs import resolve
+    inputs = resolve({"expression": expression, "variables": ["x"], "about": {"x": about}, "order": 2},
+                     {}, AutoSymbols())
+    result = run("taylor_polynomial", inputs)
+    term_lines = [s for s in result.steps if r" \cdot " in s]
+    assert term_lines
+    for line in term_lines:
+        coefficient = line.split(r" \cdot ")[0]
+        assert not _top_level_sum(coefficient) or coefficient.startswith(r"\left("), line
+    # the final display, a sum of bracketed coefficients times powers, equals the polynomial:
+    import sympy as sp
+    x = sp.Symbol("x")
+    poly = sp.series(sp.sympify(expression), x, about, 3).removeO()
+    poly = poly.subs(x, inputs["variables"][0])              # the engine's (real) symbol
+    assert sp.expand(result.value - poly) == 0

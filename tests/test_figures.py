@@ -6,13 +6,13 @@ import functools
 import hashlib
 import io
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import matplotlib
 import pytest
 from fresh_process import digests_in_fresh_process
-from matplotlib.figure import Figure
 from PIL import Image
 
 from quizgen import figures
@@ -53,7 +53,9 @@ def _assert_valid(data: bytes, fmt: str) -> None:
     if fmt == "svg":
         root = ET.fromstring(data)
         assert root.tag == "{http://www.w3.org/2000/svg}svg"
-        assert len(root.findall(".//{http://www.w3.org/2000/svg}path")) > 10
+        assert len(root.findall(".//{http://www.w3.org/2000/svg}path")) >= 4   # face, grid, data, frame
+        labels = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+        assert sum(bool(re.fullmatch("\N{MINUS SIGN}?[0-9]+(\\.[0-9]+)?", t or "")) for t in labels) >= 6
     elif fmt == "pdf":
         assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
     else:
@@ -120,9 +122,31 @@ def test_unknown_format_is_refused():
 
 
 def test_labels_of_coinciding_points_are_joined():
-    ax = Figure().subplots()
-    ax.plot([0, 10], [0, 10])
     points = [{"x": 1.0, "y": 1.0, "label": "$x_1$"}, {"x": 5.0, "y": 5.0, "label": "$x_2$"},
               {"x": 5.01, "y": 5.0, "label": "$x_3$"}, {"x": 9.0, "y": 9.0, "label": None}]
-    assert figures._label_groups(ax, points) == [((1.0, 1.0), ["$x_1$"]),
-                                                 ((5.0, 5.0), ["$x_2$", "$x_3$"])]
+    assert figures._label_groups(points, 10.0, 10.0) == [((1.0, 1.0), ["$x_1$"]),
+                                                         ((5.0, 5.0), ["$x_2$", "$x_3$"])]
+
+
+@pytest.mark.parametrize("fmt", figures.FORMATS)
+def test_nothing_of_earlier_figures_shows(fmt):
+    """Label measures and bitmaps are cached per process: a figure drawn after every other
+    one is the same as drawn first, in a fresh process."""
+    for name in SPEC_IDS:
+        for other in SPEC_IDS:
+            figures.draw(SPECS[other], fmt)
+        assert figures.draw(SPECS[name], fmt) == _drawn(name, fmt), name
+
+
+@pytest.mark.parametrize("label, plain", [
+    ("$x_{2}$, $x_{3}$", "x₂, x₃"), ("$(1.5, -0.375)$", "(1.5, \N{MINUS SIGN}0.375)"),
+    ("Taylor about $x = 2$", "Taylor about x = 2"), (r"$\lambda^2$", "λ²"), ("$T_{3}$", "T₃"),
+    ("no maths", "no maths"),
+])
+def test_simple_maths_is_plain_text(label, plain):
+    assert figures._text(label) == plain
+
+
+@pytest.mark.parametrize("label", [r"$\frac{1}{2}$", r"$\int x$", "$x_{q}$", r"$\sqrt{x}$"])
+def test_other_maths_stays_mathtext(label):
+    assert figures._text(label) == label

@@ -47,8 +47,9 @@ CHECK_POINT = re.compile(r"Enter the value of .*? at \\\( (.*?) \\\)")
 
 @pytest.fixture(autouse=True)
 def fake_figures(monkeypatch):
-    """Unit tests do not need matplotlib: a figure is a fixed fake PNG."""
+    """Unit tests do not need matplotlib: a figure is a fixed fake PNG (or SVG)."""
     monkeypatch.setattr(moodle, "figure_png", lambda spec: FAKE_PNG)
+    monkeypatch.setattr(moodle, "figure_svg", lambda spec: b"<svg/>")
 
 
 @pytest.fixture
@@ -312,7 +313,7 @@ def test_cdata_splits_its_terminator():
 
 
 def test_figures_are_embedded_in_their_question_text(tmp_path, sample):
-    _, root = export(tmp_path, sample)
+    _, root = export(tmp_path, sample, moodle_figures="png")
     for q in sample:
         text_el = by_name(root)[f"{q['template']} · v1"].find("questiontext")
         refs = re.findall(r'src="@@PLUGINFILE@@/([^"]+)"', text_el.findtext("text"))
@@ -327,7 +328,7 @@ def test_figures_are_embedded_in_their_question_text(tmp_path, sample):
 def test_real_figure_is_a_png(tmp_path, sample, monkeypatch):
     monkeypatch.undo()        # the real quizgen.figures.draw
     pytest.importorskip("quizgen.figures")
-    _, root = export(tmp_path, [by_template(sample)["tangent-slope"]])
+    _, root = export(tmp_path, [by_template(sample)["tangent-slope"]], moodle_figures="png")
     data = base64.b64decode(root.findtext(".//questiontext/file"))
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
 

@@ -29,6 +29,7 @@ CHOICE_PART = re.compile(r"<p>(.*?)\{\d*:MULTICHOICE_S:([^}]*)\}</p>")
 @pytest.fixture(autouse=True)
 def fake_figures(monkeypatch):
     monkeypatch.setattr(moodle, "figure_png", lambda spec: b"\x89PNG fake")
+    monkeypatch.setattr(moodle, "figure_svg", lambda spec: b"<svg/>")
 
 
 def questions(template: str, count: int, seed: int = 11) -> list[dict]:

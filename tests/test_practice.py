@@ -472,3 +472,37 @@ def test_phone_width_nothing_cut_off_and_wide_matrices_scroll(browser, html):
     assert alts and all(len(a) > 10 for a in alts)
     assert any(re.search(r"x from -?[\d.]+ to -?[\d.]+; marked: \(", a) for a in alts), alts
     p.close()
+
+
+def _label_question(qs):
+    """A bank question whose first answer is replaced by a categorical (label) answer, as the
+    contract's `kind: "label"` describes it (the bank has no label answers yet)."""
+    q = json.loads(json.dumps(first_variant(qs, KINDS["number"])))
+    q["template"], q["title"], q["choices"] = "label-kind", "Concavity", None
+    q["answers"] = [{"name": "c", "label": r"\text{concavity}", "kind": "label", "value": "concave up",
+                     "labels": ["concave up", "concave down"], "tolerance": None, "display": "concave up",
+                     "round": 0, "provenance": {"op": "concavity", "inputs": {}}, "steps": [],
+                     "misconceptions": [{"name": "concavity_sign_flipped", "value": "concave down",
+                                         "display": "concave down",
+                                         "feedback": "A positive second derivative means concave up."}]}]
+    return q
+
+
+def test_label_answer_is_chosen_and_judged(browser, qs):
+    q = _label_question(qs)
+    p = Page(browser, page_html([q]))
+    card = p.card("label-kind")
+    radios = card.locator("input[type=radio]")
+    assert radios.count() == 2
+    assert card.locator("[role=radiogroup]").get_attribute("aria-label")
+    card.locator("button.check").click()
+    assert "Choose one" in card.locator(".verdict").inner_text()
+    card.locator("label", has_text="concave down").click()
+    card.locator("button.check").click()
+    verdict = card.locator(".verdict").inner_text()
+    assert "Not yet" in verdict and "positive second derivative" in verdict
+    assert card.locator(".verdict .mistake").get_attribute("data-misconception") == "concavity_sign_flipped"
+    card.locator("label", has_text="concave up").click()
+    card.locator("button.check").click()
+    assert card.locator(".verdict").inner_text().startswith("\u2713 Correct")
+    p.close()

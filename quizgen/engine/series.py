@@ -76,10 +76,18 @@ def _polynomial(inp):
         steps.append(rf"f(\mathbf{{x}}) \approx {lin}{quad if n == 2 else ''}")
     for m, c, mono in terms:
         if c != 0:
-            steps.append(rf"{tex(c)} \cdot {_factors(xs, m, about)}" if any(m) else rf"f(\mathbf{{a}}) = {approx(c)}")
+            steps.append(rf"{_coefficient_tex(c)} \cdot {_factors(xs, m, about)}" if any(m)
+                         else rf"f(\mathbf{{a}}) = {approx(c)}")
     display = _powers_tex(terms, xs, about)
     steps.append(rf"T_{{{n}}} = {display}")
     return poly, steps, display
+
+
+def _coefficient_tex(c) -> str:
+    """TeX of a coefficient that multiplies a power: a sum keeps its brackets,
+    (e^{-1/2} + 3)(x + 1), never e^{-1/2} + 3 (x + 1)."""
+    text = tex(c)
+    return rf"\left({text}\right)" if c.is_Add else text
 
 
 def _powers_tex(terms, xs, about) -> str:
@@ -92,9 +100,7 @@ def _powers_tex(terms, xs, about) -> str:
             parts.append(tex(c))
             continue
         sign, mag = ("-", -c) if c.could_extract_minus_sign() else ("", c)
-        coef = "" if mag == 1 else tex(mag)
-        if mag.is_Add:
-            coef = rf"\left({coef}\right)"
+        coef = "" if mag == 1 else _coefficient_tex(mag)
         parts.append(f"{sign}{coef} {_factors(xs, m, about)}".strip())
     text = " + ".join(parts) or "0"
     return text.replace("+ -", "- ")

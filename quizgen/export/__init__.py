@@ -81,14 +81,16 @@ def get(name: str) -> Exporter:
 
 
 # the figure format each exporter embeds (drawn ahead in parallel when jobs > 1)
-FIGURE_FORMATS = {"html": "svg", "latex": "pdf", "moodle": "png", "practice": "svg"}
+FIGURE_FORMATS = {"html": "svg", "latex": "pdf", "moodle": "svg", "practice": "svg"}   # moodle: options["moodle_figures"]
 
 
 def export(formats: list[str], quizset: QuizSet, out_dir: Path, jobs: int = 1) -> list[Path]:
     """Run each exporter in turn into ``out_dir``; returns every path written."""
-    from .. import figures
     specs = [q["figure"] for q in quizset.questions if q.get("figure")]
-    figures.prerender(specs, sorted({FIGURE_FORMATS[f] for f in formats if f in FIGURE_FORMATS}), jobs)
+    if specs and jobs > 1:                      # matplotlib only when figures are drawn
+        from .. import figures
+        wanted = {**FIGURE_FORMATS, "moodle": quizset.options.get("moodle_figures") or "svg"}
+        figures.prerender(specs, sorted({wanted[f] for f in formats if f in wanted}), jobs)
     written: list[Path] = []
     for fmt in formats:
         written += get(fmt)(quizset, Path(out_dir))

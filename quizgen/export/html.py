@@ -24,6 +24,7 @@ from ..fsutil import atomic_write
 from ..paths import templates_dir
 from ..textfmt import paragraphs, split_math
 from . import QuizSet, register
+from .space import blanks
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ def _environment() -> jinja2.Environment:
         autoescape=True, undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.globals["tolerance"] = tolerance
+    env.globals["blanks"] = blanks
     return env
 
 

@@ -25,6 +25,7 @@ from ..fsutil import atomic_write
 from ..paths import templates_dir
 from ..textfmt import paragraphs, split_math
 from . import QuizSet, register
+from .space import Blank, blanks
 
 FIGURE_DIR = "figures"
 DOCUMENTS = {"worksheet": "worksheet.tex", "key": "key.tex"}   # file suffix -> template
@@ -96,6 +97,21 @@ def answer_math(answer: dict) -> str:
     return display if _states_itself(display) else f"{answer['label']} = {display}"
 
 
+def blank_tex(blank: Blank) -> str:
+    """TeX of one answer blank (macros ``\\quizline`` and ``\\quizbox`` of the worksheet)."""
+    if blank.shape == "line":
+        return rf"\quizline{{{blank.label}}}"
+    if blank.shape == "named":
+        return "\n".join(rf"\quizline{{\text{{{escape(name)}}}}}" for name in blank.names)
+    if blank.shape == "grid":
+        width, height = blank.cell_cm
+        row = " & ".join([rf"\rule{{0pt}}{{{height}cm}}"] + [""] * (blank.cols - 1)) + r" \\ \hline"
+        columns = "|" + "|".join([f"p{{{width}cm}}"] * blank.cols) + "|"
+        return (rf"\par\medskip$ {blank.label} = {{}}$ $\vcenter{{\hbox{{\begin{{tabular}}{{{columns}}}\hline" "\n"
+                + "\n".join([row] * blank.rows) + "\n" + r"\end{tabular}}}$")
+    return rf"\quizbox{{{blank.label}}}{{{blank.height_cm}cm}}"
+
+
 def marks_text(marks) -> str:
     """``1 mark``, ``2 marks``, ``1.5 marks``."""
     n = int(marks) if float(marks).is_integer() else marks
@@ -125,7 +141,7 @@ def _question_view(q: dict, number: int, tag: str, figure: str | None) -> dict:
     choices = [dict(c, letter=f"({letter})")
                for letter, c in zip("abcdefghijklmnopqrstuvwxyz", q.get("choices") or [])]
     return {"q": q, "number": number, "tag": tag, "figure": figure, "choices": choices,
-            "correct": next((c for c in choices if c["correct"]), None),
+            "correct": next((c for c in choices if c["correct"]), None), "blanks": blanks(q),
             "marks": marks_text(q.get("marks", 1))}
 
 
@@ -165,7 +181,7 @@ def environment() -> jinja2.Environment:
         comment_start_string="((=", comment_end_string="=))",
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined, autoescape=False)
-    env.filters.update(esc=escape, tex=tex_text, answer=answer_math)
+    env.filters.update(esc=escape, tex=tex_text, answer=answer_math, blank_tex=blank_tex)
     return env
 
 

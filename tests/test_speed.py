@@ -1,0 +1,200 @@
+"""Speed work that must not change behaviour: SVG or PNG figures in Moodle XML, lazy imports."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+from PIL import Image
+
+from quizgen.cli import main
+from quizgen.errors import QuizgenError
+from quizgen.export import Paper, QuizSet, get
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = json.loads((Path(__file__).parent / "data" / "sample_questions.json").read_text())
+SVG_NS = "{http://www.w3.org/2000/svg}svg"
+
+
+def _moodle(tmp_path, **options) -> etree._Element:
+    quizset = QuizSet(title="t", papers=[Paper("", SAMPLE)], name="s", options=options)
+    [path] = get("moodle")(quizset, tmp_path)
+    return etree.parse(str(path)).getroot()
+
+
+def _figure_files(root) -> dict[str, tuple[str, bytes]]:
+    """question name -> (the <img> src's file name, the decoded <file> of that name)."""
+    out = {}
+    for q in root.iter("question"):
+        text_el = q.find("questiontext")
+        if text_el is None:
+            continue
+        html = etree.HTML(text_el.findtext("text"))
+        srcs = [img.get("src") for img in html.iter("img")]
+        files = {f.get("name"): f for f in text_el.findall("file")}
+        assert len(srcs) == len(files) <= 1
+        for src in srcs:
+            assert src.startswith("@@PLUGINFILE@@/")
+            name = src.removeprefix("@@PLUGINFILE@@/")
+            f = files[name]                           # the file the <img> names is there
+            assert (f.get("path"), f.get("encoding")) == ("/", "base64")
+            out[q.findtext("name/text")] = (name, base64.b64decode(f.text, validate=True))
+    return out
+
+
+def _with_figure() -> set[str]:
+    return {f"{q['template']} · v{q['variant']}" for q in SAMPLE if q["figure"]}
+
+
+def _check_svg(data: bytes) -> None:
+    root = etree.fromstring(data)
+    assert root.tag == SVG_NS and float(root.get("width").removesuffix("pt")) > 300
+    assert len(root.findall(".//{http://www.w3.org/2000/svg}path")) > 10
+
+
+def _check_png(data: bytes) -> None:
+    with Image.open(io.BytesIO(data)) as img:
+        assert img.format == "PNG" and img.size[0] >= 600
+
+
+@pytest.mark.parametrize("fmt, check", [("svg", _check_svg), ("png", _check_png)])
+def test_moodle_embeds_each_figure_as_chosen(tmp_path, fmt, check):
+    files = _figure_files(_moodle(tmp_path, moodle_figures=fmt))
+    assert set(files) == _with_figure() and files
+    for name, data in files.values():
+        assert name.endswith("." + fmt)
+        check(data)
+
+
+def test_moodle_figures_default_to_svg(tmp_path):
+    assert all(name.endswith(".svg") for name, _ in _figure_files(_moodle(tmp_path)).values())
+
+
+def test_unknown_moodle_figure_type_is_refused(tmp_path):
+    with pytest.raises(QuizgenError, match="moodle_figures.*gif"):
+        _moodle(tmp_path, moodle_figures="gif")
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_moodle_figures_option(tmp_path):
+    result = CliRunner().invoke(main, ["generate", "--template", "product-rule-at-point", "--count", "1",
+                                       "--format", "moodle", "--moodle-figures", "png",
+                                       "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    [xml] = (tmp_path / "o").glob("*-moodle.xml")
+    [(name, data)] = _figure_files(etree.parse(str(xml)).getroot()).values()
+    assert name.endswith(".png")
+    _check_png(data)
+
+
+_PROBE = """
+import sys
+{imports}
+print(",".join(sorted(m for m in ("matplotlib", "PIL") if m in sys.modules)))
+"""
+
+
+@pytest.mark.parametrize("imports", ["import quizgen.cli", "import quizgen.cli, quizgen.bank, quizgen.export"])
+def test_cli_start_does_not_import_matplotlib(imports):
+    out = subprocess.run([sys.executable, "-c", _PROBE.format(imports=imports)], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == ""
+
+
+def test_probe_sees_matplotlib_when_figures_are_imported():
+    """The probe above can fail: importing quizgen.figures does show up."""
+    out = subprocess.run([sys.executable, "-c", _PROBE.format(imports="import quizgen.figures")],
+                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert "matplotlib" in out
+
+
+def test_figures_benchmark_reports_every_target():
+    proc = subprocess.run([sys.executable, "benchmarks/figures.py", "--count", "2", "--kinds", "tangent"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    for needle in ("product-rule-at-point x 2", "moodle_figures=png", "moodle_figures=svg", "no figure",
+                   "tangent", "quizgen --help", "quizgen list"):
+        assert needle in out, (needle, out)
+    assert "R/exams not installed here" in out or "exams2moodle deriv x 2" in out
+    assert "no matplotlib" in next(line for line in out.splitlines() if line.startswith("quizgen list"))
+
+
+# --- sharded builds -----------------------------------------------------------------------
+
+SHARD_SPEC = """\
+name: t
+title: Sharded quiz
+seed: 4
+formats: [json, html, latex, moodle]
+sections:
+  - templates: [product-rule-at-point, jacobian-at-point, weighted-line-fit]
+    questions: 2
+  - modules: [regression]
+    questions: 1
+    form: multiple_choice
+"""
+
+
+def _cli(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def class_of_five(tmp_path):
+    spec = tmp_path / "quiz.yaml"
+    spec.write_text(SHARD_SPEC)
+    roster = tmp_path / "class.csv"
+    roster.write_text("id,name\n" + "".join(f"s{i},Student {i}\n" for i in range(5)))
+    return spec, roster
+
+
+def test_merged_shards_are_the_single_build_byte_for_byte(tmp_path, class_of_five):
+    spec, roster = class_of_five
+    assert _cli("build", spec, "--roster", roster, "--no-pdf", "--out", tmp_path / "one").exit_code == 0
+    for k in (3, 1, 2):                                   # any order, one folder
+        result = _cli("build", spec, "--roster", roster, "--no-pdf", "--shard", f"{k}/3", "--out", tmp_path / "sh")
+        assert result.exit_code == 0, result.output
+    shard_files = sorted(p.name for p in (tmp_path / "sh").iterdir())
+    assert shard_files == [f"t-shard-{k}-of-3.json" for k in (1, 2, 3)]
+    sizes = [len(json.loads((tmp_path / "sh" / f).read_text())["papers"]) for f in shard_files]
+    assert sizes == [2, 2, 1]                             # papers 0,3 / 1,4 / 2
+    result = _cli("merge", tmp_path / "sh", "--out", tmp_path / "merged")
+    assert result.exit_code == 0, result.output
+    single, merged = _files(tmp_path / "one"), _files(tmp_path / "merged")
+    assert set(single) >= {"t-moodle.xml", "t-worksheet.tex", "t-answers.csv", "t-worksheet.html", "t.json"}
+    assert merged.keys() == single.keys()
+    for name in single:
+        assert merged[name] == single[name], name
+
+
+def test_merge_refuses_missing_or_foreign_shards(tmp_path, class_of_five):
+    spec, roster = class_of_five
+    for k in (1, 2):
+        _cli("build", spec, "--roster", roster, "--format", "json", "--shard", f"{k}/3", "--out", tmp_path / "sh")
+    result = CliRunner().invoke(main, ["merge", str(tmp_path / "sh"), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 2 and "shard(s) 3 of 3 are missing" in result.output
+    roster.write_text(roster.read_text() + "s9,Late Student\n")       # another roster: another build
+    _cli("build", spec, "--roster", roster, "--format", "json", "--shard", "3/3", "--out", tmp_path / "sh")
+    result = CliRunner().invoke(main, ["merge", str(tmp_path / "sh"), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 2 and "belongs to another build" in result.output
+    assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("bad", ["0/3", "4/3", "3", "a/b"])
+def test_bad_shard_is_refused(tmp_path, class_of_five, bad):
+    spec, roster = class_of_five
+    result = CliRunner().invoke(main, ["build", str(spec), "--roster", str(roster), "--shard", bad,
+                                       "--out", str(tmp_path / "sh")])
+    assert result.exit_code == 2 and "K/N" in result.output and "Traceback" not in result.output
