@@ -275,12 +275,15 @@ def _rescue_logs(exc: QuizgenError, stage: Path, target: Path) -> QuizgenError:
 @click.option("--duplex/--no-duplex", default=None,
               help="Pad every paper to an even number of pages, so double-sided printing never puts "
                    "one student's page on the back of another's (default: on with a roster).")
+@click.option("--moodle-form", type=click.Choice(["auto", "numeric", "multichoice"]), default=None,
+              help="Moodle question type for every question (default: the spec's moodle_form, else "
+                   "auto: each section's form).")
 @MOODLE_FIGURES
 @click.option("--shard", metavar="K/N", help="Build only the K-th of N slices of the papers into a shard file "
               "(default folder: output/<quiz name>-shards); join them with quizgen merge.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 @bank_option
-def build(spec, roster, variants, fmt, out, pdf, duplex, moodle_figures, shard, jobs, banks):
+def build(spec, roster, variants, fmt, out, pdf, duplex, moodle_form, moodle_figures, shard, jobs, banks):
     """Build a quiz set from SPEC (default: the example quiz shipped with quizgen).
 
     Writes worksheets, answer keys, Moodle XML and JSON into one folder, replacing
@@ -322,6 +325,8 @@ def build(spec, roster, variants, fmt, out, pdf, duplex, moodle_figures, shard, 
                                 on_total=lambda n: setattr(bar, "length", n), only=numbers)
     if pdf is not None:
         quizset.options["pdf"] = pdf
+    if moodle_form is not None:
+        quizset.options["moodle_form"] = moodle_form
     quizset.options["duplex"] = duplex if duplex is not None else quiz.data.get("duplex", students is not None)
     quizset.options["moodle_figures"] = moodle_figures
     if slice_:

@@ -17,7 +17,10 @@
   and no ``}`` inside (a TeX brace ends the blank early), and is terminated;
 - every ``@@PLUGINFILE@@/<name>`` has its ``<file name="<name>">`` in the same element,
   and every base64 ``<file>`` decodes;
-- question names are unique, and idnumbers are unique within their category.
+- question names are unique, and idnumbers are unique within their category;
+- no wrong answer lies within tolerance of a right one: a numerical answer or cloze
+  NUMERICAL alternative below 100 % whose value is within the tolerance of a 100 % value
+  (either's tolerance) would grade a correct response as wrong, or never be reached.
 """
 
 from __future__ import annotations
@@ -180,6 +183,57 @@ def _cloze(q) -> Iterator[str]:
             yield f"blank {m.group(0)[:40]!r}: {bad}"
 
 
+def _clashes(alternatives: list[tuple[float, float, float]]) -> Iterator[str]:
+    """Wrong (value, tolerance, fraction) alternatives within tolerance of a right one."""
+    right = [(v, t) for v, t, f in alternatives if abs(f - 100) < FRACTION_SLACK]
+    for value, tol, fraction in alternatives:
+        if abs(fraction - 100) < FRACTION_SLACK:
+            continue
+        for key, key_tol in right:
+            if abs(value - key) <= max(tol, key_tol):
+                yield (f"the {fraction:g}% answer {value:g} is within tolerance "
+                       f"({max(tol, key_tol):g}) of the right answer {key:g}")
+
+
+def _float(text: str | None) -> float | None:
+    return None if number_problem(text or "") else float(text)
+
+
+def _numerical_alternatives(q) -> list[tuple[float, float, float]]:
+    out = []
+    for a in q.findall("answer"):
+        value, tol = _float(_text_of(a, "text")), _float(_text_of(a, "tolerance") or "0")
+        fraction = _float(a.get("fraction", "0"))
+        if None not in (value, tol, fraction):
+            out.append((value, tol, fraction))
+    return out
+
+
+def _blank_alternatives(content: str) -> list[tuple[float, float, float]]:
+    """(value, tolerance, fraction) of a NUMERICAL blank's alternatives (tolerance 0 if none)."""
+    out = []
+    for alternative in re.split(r"(?<!\\)~", content):
+        answer = re.split(r"(?<!\\)#", alternative, maxsplit=1)[0]
+        prefix = _FRACTION_PREFIX.match(answer)
+        fraction = _float(prefix.group(1)) if prefix else 100.0 if answer.startswith("=") else 0.0
+        answer = answer[prefix.end():] if prefix else answer.lstrip("=")
+        value, _, tol = answer.partition(":")
+        value, tol = _float(value), _float(tol or "0")
+        if None not in (value, tol, fraction):
+            out.append((value, tol, fraction))
+    return out
+
+
+def _wrong_near_right(q) -> Iterator[str]:
+    if q.get("type") == "numerical":
+        yield from _clashes(_numerical_alternatives(q))
+    if q.get("type") == "cloze":
+        for m in _BLANK.finditer(_text_of(q, "questiontext/text") or ""):
+            if m.group(2).upper() in _NUMERIC_CLOZE:
+                for bad in _clashes(_blank_alternatives(m.group(3))):
+                    yield f"blank {m.group(0)[:40]!r}: {bad}"
+
+
 def _files(q) -> Iterator[str]:
     for owner in q.iter(etree.Element):
         text = _text_of(owner, "text")
@@ -201,7 +255,7 @@ def _is_base64(data: str) -> bool:
 
 
 RULES: list[Callable[[etree._Element], Iterator[str]]] = [
-    _structure, _fractions, _single_choice, _numbers, _cloze, _files]
+    _structure, _fractions, _single_choice, _numbers, _cloze, _files, _wrong_near_right]
 
 
 # --- whole document -----------------------------------------------------------------------

@@ -177,6 +177,8 @@ def build_quizset(spec: QuizSpec, students: list[Student] | None = None, variant
                     q[key] = sec[key]
             if sec.get("form", "numeric") == "numeric" and all(a["kind"] != "expression" for a in q["answers"]):
                 q["choices"] = None     # symbolic answers keep their choices: that is how they are graded
+            if sec.get("form") == "multiple_choice" and q.get("choices"):
+                q["form"] = "multiple_choice"     # exporters (Moodle) ask for a choice, as on paper
             q["section"] = sec.get("title", "")
             qs.append(q)
         out.append(Paper(label, qs, student.id if student else None, student.name if student else None))

@@ -22,7 +22,24 @@ from quizgen.export import moodle
 
 DATA = Path(__file__).parent / "data" / "sample_questions.json"
 FAKE_PNG = b"\x89PNG\r\n\x1a\nfake"
-CLOZE_BLANK = re.compile(r"\{(\d*):NUMERICAL:=([^:}]*):([^}]*)\}")
+CLOZE_BLANK = re.compile(r"\{(\d*):NUMERICAL:=([^:}~]*):([^}~]*)((?:~[^}]*)?)\}")
+CLOZE_WRONG = re.compile(r"~%(-?[\d.]+)%([^:#~]*):([^#~]*)(?:#([^~]*))?")
+
+
+def moodle_grade(alternatives: list[tuple[float, float, float]], response: float) -> float:
+    """Moodle's numerical grading: the fraction of the first (value, tolerance, fraction)
+    in file order whose tolerance (inclusive) holds the response, else 0."""
+    for value, tol, fraction in alternatives:
+        if abs(response - value) <= tol + 1e-12 * max(1.0, abs(value)):
+            return fraction / 100
+    return 0.0
+
+
+def cloze_alternatives(blank: tuple) -> list[tuple[float, float, float]]:
+    """(value, tolerance, fraction) of a CLOZE_BLANK match, key first."""
+    _, key, tol, rest = blank
+    return [(float(key), float(tol), 100.0)] + [
+        (float(v), float(t), float(f)) for f, v, t, _ in CLOZE_WRONG.findall(rest)]
 CHECK_POINT = re.compile(r"Enter the value of .*? at \\\( (.*?) \\\)")
 
 
@@ -117,11 +134,50 @@ def sympy_value(expression: str, point_tex: str) -> float:
     return float(expr.subs({sp.Symbol(n): v for n, v in point.items()}).evalf(30))
 
 
+ANY_BLANK = re.compile(r"\{\d*:(NUMERICAL|MULTICHOICE_S):[^}]*\}")
+PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def check_choice_part(blank: str, a: dict, where: str) -> None:
+    """A cloze MULTICHOICE part: one right choice, whose text is the key (read back as
+    numbers, or as an expression / label), and wrong choices of other texts."""
+    alternatives = [alt.split("#", 1)[0] for alt in blank.split(":", 2)[2][:-1].split("~")]
+    right = [alt[1:] for alt in alternatives if alt.startswith("=")]
+    wrong = [alt[3:] for alt in alternatives if alt.startswith("%0%")]
+    assert len(right) == 1 and len(right) + len(wrong) == len(alternatives) >= 2, where
+    assert right[0] not in wrong, where
+    if a["kind"] == "expression":
+        shown = sp.sympify(right[0].replace("^", "**"))
+        assert sp.simplify(shown - sp.sympify(a["value"])) == 0, where
+    elif a["kind"] == "label":
+        assert right[0] == a["value"], where
+    else:
+        got = [float(v) for v in PLAIN_NUMBER.findall(right[0])]
+        values = ([v for p in a["value"] for v in p["point"].values()] if a["kind"] == "point_set"
+                  else [v for row in expected_rows(a) for v in row])
+        assert len(got) == len(values), where
+        for g, v in zip(got, values):
+            assert abs(g - v) <= template_allows(a["tolerance"], a["round"], v) + 1e-12, where
+
+
 def check_cloze(xml_q, q: dict) -> None:
     text = xml_q.findtext("questiontext/text")
-    blanks = [(float(v), float(t)) for _, v, t in CLOZE_BLANK.findall(text)]
+    found = CLOZE_BLANK.findall(text)
+    for blank in found:                     # the key grades 1.0, no wrong answer steals it
+        alternatives = cloze_alternatives(blank)
+        assert moodle_grade(alternatives, alternatives[0][0]) == 1.0, blank
+        assert all(abs(v - alternatives[0][0]) > alternatives[0][1] for v, _, _ in alternatives[1:])
+    numeric = iter(found)
+    blanks = [m.group(0) if m.group(1) != "NUMERICAL" else
+              (lambda b: (float(b[1]), float(b[2])))(next(numeric))
+              for m in ANY_BLANK.finditer(text)]
     points = iter(CHECK_POINT.findall(text))
     for a in q["answers"]:
+        where = f"{q['template']}/{a['name']}"
+        if blanks and isinstance(blanks[0], str):
+            check_choice_part(blanks[0], a, where)
+            blanks = blanks[1:]
+            continue
         if a["kind"] == "expression":
             (got, tol), blanks = blanks[0], blanks[1:]
             point = next(points) if sp.sympify(a["value"]).free_symbols else ""
@@ -137,16 +193,20 @@ def check_cloze(xml_q, q: dict) -> None:
         for row, got_row in zip(rows, got_rows):
             for value, (key, tol) in zip(row, got_row):
                 assert_key(key, tol, value, template_allows(a["tolerance"], a["round"], value),
-                           f"{q['template']}/{a['name']}")
+                           where)
     assert blanks == [], f"{q['template']}: more blanks than answer entries"
 
 
 def check_numerical(xml_q, q: dict) -> None:
     [a] = q["answers"]
-    [ans] = xml_q.findall("answer")
+    ans, *wrong = xml_q.findall("answer")
     assert ans.get("fraction") == "100"
+    assert all(w.get("fraction") == "0" for w in wrong)
     assert_key(float(ans.findtext("text")), float(ans.findtext("tolerance")), a["value"],
                template_allows(a["tolerance"], a["round"], a["value"]), q["template"])
+    alternatives = [(float(x.findtext("text")), float(x.findtext("tolerance")),
+                     float(x.get("fraction"))) for x in (ans, *wrong)]
+    assert moodle_grade(alternatives, a["value"]) == 1.0, q["template"]
 
 
 def _plain(text: str) -> str:
@@ -332,7 +392,7 @@ def test_point_set_is_a_sorted_table(tmp_path, sample):
     text = xml_q.findtext("questiontext/text")
     assert xml_q.get("type") == "cloze"
     assert r"increasing order of \( x \), then \( y \)" in text
-    assert [v for _, v, _ in CLOZE_BLANK.findall(text)] == \
+    assert [v for _, v, _, _ in CLOZE_BLANK.findall(text)] == \
         ["-1", "1", "-0.5", "-2", "1", "-1", "0.5", "2"]
     check_keys(root, [q])
 
@@ -386,7 +446,7 @@ def test_cloze_blank_weights_follow_marks(tmp_path, sample):
     q = variant(by_template(sample)["tangent-slope"], 12, marks=4,
                 answers=[answer("a", "number", 1.0), answer("b", "number", 2.0)])
     _, root = export(tmp_path, [q])
-    assert [w for w, _, _ in CLOZE_BLANK.findall(root.findtext(".//questiontext/text"))] == \
+    assert [w for w, _, _, _ in CLOZE_BLANK.findall(root.findtext(".//questiontext/text"))] == \
         ["2", "2"]
     assert moodle.blank_weight(2, 4) == 1 and moodle.blank_weight(3, 1) == 3
 

@@ -213,3 +213,43 @@ def test_many_problems_are_summarised():
         moodle_lint.check(xml)
     assert "... and 5 more" in str(info.value)
     assert len(re.findall(r"^  - question", str(info.value), re.M)) == 10
+
+
+# --- no wrong answer within tolerance of a right one ----------------------------------------
+
+WRONG = ('<answer fraction="0"><text>{value}</text><tolerance>{tol}</tolerance>'
+         '<feedback format="html"><text>missing inner derivative</text></feedback></answer>')
+
+
+def numerical_with_wrong(key, key_tol, wrong, wrong_tol, **kw) -> str:
+    body = NUMERICAL.format(value=key, tol=key_tol) + WRONG.format(value=wrong, tol=wrong_tol)
+    return question("numerical", body=body, **kw)
+
+
+@pytest.mark.parametrize("wrong, wrong_tol", [("3.505", "0.001"),    # inside the key's tolerance
+                                              ("3.515", "0.02"),     # its own tolerance holds the key
+                                              ("3.51", "0.001")])    # on the inclusive edge
+def test_numerical_wrong_answer_within_tolerance(wrong, wrong_tol):
+    assert_fault(quiz(numerical_with_wrong("3.5", "0.01", wrong, wrong_tol)),
+                 f"the 0% answer {wrong} is within tolerance", "right answer 3.5")
+
+
+def test_numerical_wrong_answer_beyond_tolerance_passes():
+    assert moodle_lint.problems(quiz(numerical_with_wrong("3.5", "0.01", "3.5101", "0.01"))) == []
+
+
+def test_cloze_wrong_alternative_within_tolerance():
+    assert_fault(quiz(cloze("<p>{1:NUMERICAL:=4:0.005~%0%4.004:0.005#Missing factor 2}</p>")),
+                 "the 0% answer 4.004 is within tolerance", "right answer 4")
+    clean = quiz(cloze("<p>{1:NUMERICAL:=4:0.005~%0%2:0.005#Missing factor 2}</p>"))
+    assert moodle_lint.problems(clean) == []
+
+
+def test_bank_with_misconception_answers_passes(monkeypatch):
+    """The real bank (one variant each) has misconception 0 % answers, and none clashes."""
+    from quizgen.pipeline import generate_questions
+    monkeypatch.setattr(moodle, "figure_png", lambda spec: b"\x89PNG fake")
+    questions = generate_questions(count=1, seed=3)
+    xml = moodle.build_xml(QuizSet("t", [Paper("", questions)]))
+    assert 'fraction="0"' in xml and "~%0%" in xml       # the rule has something to check
+    assert moodle_lint.problems(xml) == []

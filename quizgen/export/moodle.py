@@ -9,13 +9,14 @@ for each student. A variant is one question named ``<template> · v<k>``
 written once.
 
 Question type, from the answers and ``options["moodle_form"]`` (``auto``, the default;
-``numeric``; ``multichoice``):
+``numeric``; ``multichoice``). Under ``auto`` a question whose quiz section asks it as
+multiple choice (``q["form"] == "multiple_choice"``) takes the ``multichoice`` form.
 
 - ``multichoice`` when the question has choices and either the form is ``multichoice``,
   or the form is ``auto`` and its only answer is not plainly numeric (an expression, a
   point set of several points). Single answer, shuffled, 100 for the correct choice and
-  0 for the others, each with its feedback. The choices answer ``answers[0]``: in the
-  ``multichoice`` form any further answers are not graded.
+  0 for the others, each with its feedback. With several answers it is a ``cloze``
+  with a ``MULTICHOICE_S`` part per answer instead (:mod:`.moodle_choices`).
 - otherwise, when every answer can be blanks: a lone ``number`` -> ``numerical``;
   anything else -> ``cloze``, one ``{w:NUMERICAL:=value:tolerance}`` blank per entry,
   laid out as an HTML table (vector: a column; matrix: its rows; named numbers and point
@@ -28,6 +29,12 @@ Question type, from the answers and ``options["moodle_form"]`` (``auto``, the de
   evaluator of the contract's expression syntax (``ast`` only: no sympy, no ``eval``).
 - what cannot be blanks (an expression using something the evaluator lacks, an empty
   point set) is a multichoice when choices exist, else a QuizgenError names the question.
+
+Misconceptions: each numeric blank (and a numerical question) lists, after its 100 %
+key, the answer's misconception values for that entry (for an expression's numeric check:
+the misconception expressions' values at its point) at 0 % with their feedback
+(plain text inside a cloze blank, :mod:`.moodle_text`), each only when it is further than
+the Moodle tolerance from the key and from the wrong values before it.
 
 Tolerance: Moodle accepts ``|x - v| <= tol``. ``abs`` is used as is, ``rel`` becomes
 ``rel*|v|``, and with both the larger (the template accepts an answer meeting either).
@@ -65,6 +72,8 @@ from ..errors import QuizgenError
 from ..fsutil import atomic_write
 from ..textfmt import paragraphs, split_math
 from . import QuizSet, register
+from .moodle_choices import choice_list, multichoice_part
+from .moodle_text import cloze_plain
 
 FORMS = ("auto", "numeric", "multichoice")
 FIGURE_FORMATS = ("svg", "png")                  # --moodle-figures; the first is the default
@@ -223,6 +232,10 @@ class Grid:
     digits: int | None = None
     row_heads: list[str] = field(default_factory=list)
     col_heads: list[str] = field(default_factory=list)
+    wrong: dict[tuple[int, int], list[tuple[float, str]]] = field(default_factory=dict)
+
+    def tol(self, value: float) -> float:
+        return moodle_tolerance(self.tolerance, value, self.digits)
 
     @property
     def size(self) -> int:
@@ -259,42 +272,98 @@ def _expression_grid(answer: dict) -> Grid:
     where = f" at {_math(at)}" if point else ""
     intro = (f"Enter the value of {_math(_label(answer))}{where} "
              f"(at least {CHECK_FIGURES} significant figures):")
-    return Grid(intro, [[value]], CHECK_TOLERANCE)
+    g = Grid(intro, [[value]], CHECK_TOLERANCE)
+    g.wrong = _expression_wrong(answer, point, g)
+    return g
 
 
+def _expression_wrong(answer: dict, point: dict[str, float], g: Grid):
+    """The misconception expressions' values at the check point, as 0 % alternatives."""
+    kept: list[tuple[float, str]] = []
+    for m in answer.get("misconceptions") or []:
+        try:
+            tree = ast.parse(str(m["value"]).strip(), mode="eval").body
+            w = _evaluate(tree, {**_CONSTANTS, **point})
+        except (SyntaxError, ValueError, ArithmeticError, RecursionError, Unexportable):
+            continue
+        taken = [g.rows[0][0]] + [v for v, _ in kept]
+        if math.isfinite(w) and all(abs(w - t) > g.tol(g.rows[0][0]) for t in taken):
+            kept.append((w, m.get("feedback") or ""))
+    return {(0, 0): kept} if kept else {}
+
+
+_ROWS: dict[str, Callable[[object], list[list[float]]]] = {
+    "number": lambda v: [[v]],
+    "vector": lambda v: [[x] for x in v],
+    "matrix": lambda v: [list(row) for row in v],
+    "named": lambda v: [[x] for x in v.values()],
+}
 _GRIDS: dict[str, Callable[[dict], Grid]] = {
-    "number": lambda a: _simple_grid(a, [[a["value"]]]),
-    "vector": lambda a: _simple_grid(a, [[x] for x in a["value"]]),
-    "matrix": lambda a: _simple_grid(a, [list(row) for row in a["value"]]),
-    "named": lambda a: _simple_grid(a, [[x] for x in a["value"].values()],
+    **{kind: (lambda rows: lambda a: _simple_grid(a, rows(a["value"])))(rows)
+       for kind, rows in _ROWS.items()},
+    "named": lambda a: _simple_grid(a, _ROWS["named"](a["value"]),
                                     row_heads=[html.escape(k) for k in a["value"]]),
     "point_set": _point_set_grid,
     "expression": _expression_grid,
 }
 
 
+def _misconception_rows(answer: dict, m: dict) -> list[list[float]] | None:
+    """The misconception's value laid out like the key's blanks, or None when it cannot be."""
+    rows = _ROWS.get(answer["kind"])
+    try:
+        got = rows(m["value"]) if rows else None
+    except (TypeError, AttributeError, KeyError):
+        return None
+    return got if got and [len(r) for r in got] == [len(r) for r in rows(answer["value"])] else None
+
+
+def wrong_entries(answer: dict, g: Grid) -> dict[tuple[int, int], list[tuple[float, str]]]:
+    """Per blank, the misconceptions' (value, feedback) to grade 0 %: each further than the
+    Moodle tolerance from the key and from the wrong values before it (Moodle takes the first
+    answer that matches, the key first)."""
+    out: dict[tuple[int, int], list[tuple[float, str]]] = {}
+    for m in answer.get("misconceptions") or []:
+        rows = _misconception_rows(answer, m)
+        for i, row in enumerate(rows or []):
+            for j, w in enumerate(row):
+                key = g.rows[i][j]
+                taken = [key] + [v for v, _ in out.get((i, j), [])]
+                if math.isfinite(float(w)) and all(abs(float(w) - t) > g.tol(key) for t in taken):
+                    out.setdefault((i, j), []).append((float(w), m.get("feedback") or ""))
+    return out
+
+
 def grid(answer: dict) -> Grid:
-    """The blanks for ``answer``; Unexportable when it cannot be blanks."""
+    """The blanks for ``answer`` (with its misconceptions' 0 % values); Unexportable when
+    it cannot be blanks."""
     if answer["kind"] not in _GRIDS:
         raise Unexportable(f"answer {answer['name']!r} has the unknown kind {answer['kind']!r}")
-    return _GRIDS[answer["kind"]](answer)
+    g = _GRIDS[answer["kind"]](answer)
+    if answer["kind"] in _ROWS:
+        g.wrong = wrong_entries(answer, g)
+    return g
 
 
-def _blank(value: float, g: Grid, weight: int) -> str:
-    tol = moodle_tolerance(g.tolerance, value, g.digits)
-    return f"{{{weight}:NUMERICAL:={number(value)}:{number(tol)}}}"
+def _blank(g: Grid, i: int, j: int, weight: int) -> str:
+    """``{w:NUMERICAL:=key:tol~%0%wrong:tol#feedback...}`` for entry (i, j)."""
+    value = g.rows[i][j]
+    tol = number(g.tol(value))
+    wrong = "".join(f"~%0%{number(w)}:{tol}#{cloze_plain(feedback)}"
+                    for w, feedback in g.wrong.get((i, j), []))
+    return f"{{{weight}:NUMERICAL:={number(value)}:{tol}{wrong}}}"
 
 
 def _grid_html(g: Grid, weight: int) -> str:
     if g.size == 1 and not (g.row_heads or g.col_heads):
-        return f"<p>{g.intro} {_blank(g.rows[0][0], g, weight)}</p>"
+        return f"<p>{g.intro} {_blank(g, 0, 0, weight)}</p>"
     lines = [f"<p>{g.intro}</p>", '<table class="quizgen-answer">']
     if g.col_heads:
         corner = "<th></th>" if g.row_heads else ""
         lines.append("<tr>" + corner + "".join(f"<th>{h}</th>" for h in g.col_heads) + "</tr>")
     for i, row in enumerate(g.rows):
         head = f"<th>{g.row_heads[i]}</th>" if g.row_heads else ""
-        cells = "".join(f"<td>{_blank(v, g, weight)}</td>" for v in row)
+        cells = "".join(f"<td>{_blank(g, i, j, weight)}</td>" for j in range(len(row)))
         lines.append(f"<tr>{head}{cells}</tr>")
     lines.append("</table>")
     return "\n".join(lines)
@@ -387,13 +456,19 @@ class Body:
     elements: list[str]
 
 
+def _numerical_answer(fraction: int, value: float, tol: float, feedback: str) -> str:
+    return (f'<answer fraction="{fraction}" format="moodle_auto_format">'
+            f"<text>{number(value)}</text><tolerance>{number(tol)}</tolerance>"
+            + _rich("feedback", html_text(feedback, inline=True)) + "</answer>")
+
+
 def _numerical(q: dict, g: Grid) -> Body:
+    """The key at 100 % first, then each misconception's value at 0 % with its feedback."""
     value = g.rows[0][0]
-    answer = ('<answer fraction="100" format="moodle_auto_format">'
-              f"<text>{number(value)}</text>"
-              f"<tolerance>{number(moodle_tolerance(g.tolerance, value, g.digits))}</tolerance>"
-              '<feedback format="html"><text></text></feedback></answer>')
-    return Body("numerical", "", [answer, "<unitgradingtype>0</unitgradingtype>",
+    tol = g.tol(value)
+    answers = [_numerical_answer(100, value, tol, "")]
+    answers += [_numerical_answer(0, w, tol, feedback) for w, feedback in g.wrong.get((0, 0), [])]
+    return Body("numerical", "", [*answers, "<unitgradingtype>0</unitgradingtype>",
                                   "<unitpenalty>0.1000000</unitpenalty>",
                                   "<showunits>3</showunits>", "<unitsleft>0</unitsleft>"])
 
@@ -417,6 +492,23 @@ def _multichoice(q: dict) -> Body:
                                     *answers])
 
 
+def _cloze_choices(q: dict, only_labels: bool = False) -> Body:
+    """Several answers asked as choices: a MULTICHOICE part per answer that has distinct
+    wrong values, numeric blanks for one that has none (see :mod:`.moodle_choices`).
+    ``only_labels``: the numeric form, where only categorical answers are choices."""
+    parts: list[tuple[str, object]] = []
+    for i, a in enumerate(q["answers"]):
+        options = [] if only_labels and a["kind"] != "label" else \
+            choice_list(a, q["choices"] if i == 0 else a.get("choices"))
+        parts.append(("choice", options) if len(options) > 1 else ("blanks", grid(a)))
+    weight = blank_weight(q.get("marks", 1),
+                          sum(1 if kind == "choice" else p.size for kind, p in parts))
+    html_parts = [f"<p>{_math(_label(a) + ' =')} {multichoice_part(p, weight)}</p>"
+                  if kind == "choice" else _grid_html(p, weight)
+                  for a, (kind, p) in zip(q["answers"], parts)]
+    return Body("cloze", "\n".join(html_parts), [])
+
+
 def _plainly_numeric(answer: dict) -> bool:
     return answer["kind"] in _PLAIN_KINDS or (answer["kind"] == "point_set"
                                                and len(answer["value"]) == 1)
@@ -427,7 +519,9 @@ def body(q: dict, form: str) -> Body:
     answers, choices = q["answers"], bool(q.get("choices"))
     if choices and (form == "multichoice" or (
             form == "auto" and len(answers) == 1 and not _plainly_numeric(answers[0]))):
-        return _multichoice(q)
+        return _cloze_choices(q) if len(answers) > 1 else _multichoice(q)
+    if any(a["kind"] == "label" for a in answers):
+        return _cloze_choices(q, only_labels=True)
     try:
         grids = [grid(a) for a in answers]
     except Unexportable as exc:
@@ -483,6 +577,14 @@ def _form(quizset: QuizSet) -> str:
     return form
 
 
+def question_form(q: dict, form: str) -> str:
+    """The set's form; under ``auto``, a question its quiz section asks as multiple choice
+    (``q["form"] == "multiple_choice"``) is multichoice in Moodle as on paper."""
+    if form == "auto" and q.get("form") == "multiple_choice" and q.get("choices"):
+        return "multichoice"
+    return form
+
+
 def build_xml(quizset: QuizSet) -> str:
     """The whole Moodle XML document: categories in order of first use, each with its variants."""
     form, figures = _form(quizset), figure_format(quizset.options)
@@ -492,7 +594,7 @@ def build_xml(quizset: QuizSet) -> str:
     parts = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>"]
     for members in groups.values():
         parts.append(_category_xml(members[0][1]))
-        parts += [question_xml(name, q, form, figures) for name, q in members]
+        parts += [question_xml(name, q, question_form(q, form), figures) for name, q in members]
     parts.append("</quiz>")
     return "\n".join(parts) + "\n"
 
