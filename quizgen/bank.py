@@ -192,7 +192,8 @@ def _check_expr(tpl: Template, path: list, text: Any, known: set, families: set)
                             "declare it under parameters, define, or variables")
 
 
-EXPRESSION_KEYS = frozenset({"expression", "expressions", "model", "constraint", "variable", "variables",
+# inputs whose value is an expression, a name or a number, never a mapping
+VALUE_KEYS = frozenset({"expression", "expressions", "model", "constraint", "variable", "variables",
                              "steps", "order", "learning_rate", "h"})
 
 
@@ -216,7 +217,7 @@ def _check_answer(tpl: Template, name: str, spec: dict, known: set, families: se
     scope = known | {"x"} | set(_model_names(spec))
     _check_variables(tpl, name, spec)
     for key in sorted(given & set(spec)):
-        if isinstance(spec[key], dict) and key in EXPRESSION_KEYS:
+        if isinstance(spec[key], dict) and key in VALUE_KEYS:
             raise tpl.error(["answers", name, key], f"{key} is a mapping ({shorten(str(spec[key]), 60)}), "
                             f"but {op.name} takes an expression, a number or a list here",
                             f"write e.g. {key}: \"x**2\"" if key == "expression" else "remove the braces")

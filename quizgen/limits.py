@@ -40,7 +40,7 @@ RENDER_SECONDS = 2.0                # wall time to render one text field
 VARIANT_SECONDS = 30.0              # wall time to build and verify one variant
 
 # runs
-MAX_SECTION_QUESTIONS = 200         # questions drawn for one section of a quiz spec
+MAX_SECTION_QUESTIONS = 200         # questions per quiz-spec section (the schema's maximum; a test keeps them equal)
 MAX_STUDENTS = 5_000                # lines of a roster
 
 

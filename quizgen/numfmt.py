@@ -36,7 +36,15 @@ def round_half_up(x: Any, digits: int) -> Decimal:
 
 def num(x: Any, digits: int = 3) -> str:
     """``x`` rounded half-up to ``digits`` decimals, trailing zeros dropped, no ``-0``."""
-    text = f"{round_half_up(x, digits):f}"
+    return _trimmed(f"{round_half_up(x, digits):f}")
+
+
+def plain_decimal(x: Any) -> str:
+    """``x`` in full as a plain decimal, never in exponent notation (1e-06 -> ``0.000001``)."""
+    return _trimmed(f"{decimal_of(x):f}")
+
+
+def _trimmed(text: str) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text

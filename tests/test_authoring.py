@@ -267,6 +267,15 @@ def _starter(tmp_path, op="jacobian") -> Path:
     return tmp_path / "msg-test.yaml"
 
 
+def _edited_starter(tmp_path, old: str, new: str, op="jacobian") -> Path:
+    """A starter template with ``old`` (which must be in it) replaced by ``new``."""
+    path = _starter(tmp_path, op)
+    text = path.read_text()
+    assert old in text and old != new
+    path.write_text(text.replace(old, new))
+    return path
+
+
 def _line_of(path: Path, needle: str) -> int:
     return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
 
@@ -285,10 +294,7 @@ def _refused(path: Path) -> str:
     ("  k:  {int: [1, 3]}", "  k:\n    int: [1, 3]\n    exclud: [2]", "    exclud: [2]", "parameters.k.exclud"),
 ])
 def test_error_names_the_line_of_the_key_inside_a_block(tmp_path, old, new, needle, where):
-    path = _starter(tmp_path)
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new))
+    path = _edited_starter(tmp_path, old, new)
     line = _line_of(path, needle)
     block = _line_of(path, where.split(".")[0] + ":")
     assert line > block + 1                                  # a key well inside its block
@@ -301,11 +307,7 @@ def test_error_names_the_line_of_the_key_inside_a_block(tmp_path, old, new, need
     ("solution", "{{ steps.J }}", "val", "J2"),
 ])
 def test_missing_answer_name_says_which_exist(tmp_path, field, ref, kind, name):
-    path = _starter(tmp_path)
-    text = path.read_text()
-    broken = text.replace(ref, ref + f" {{{{ {kind}.{name} }}}}" if kind != "steps" else "{{ steps.Jv }}")
-    assert broken != text
-    path.write_text(broken)
+    path = _edited_starter(tmp_path, ref, ref + f" {{{{ {kind}.{name} }}}}" if kind != "steps" else "{{ steps.Jv }}")
     out = _refused(path)
     assert f"{kind}.{name}: no answer named {name}; answers are J" in out
     assert f"line {_line_of(path, f'{kind}.{name}')} ({field})" in out             # the line that uses it

@@ -227,3 +227,22 @@ def test_solve_refuses_hostile_requests_one_by_one(tmp_path, inputs, needle):
     assert done.returncode == 2 and "Traceback" not in done.stderr
     items = json.loads(done.stdout)
     assert needle in items[0]["error"] and items[1]["value"] == 12
+
+
+def test_section_limit_is_the_schemas():
+    import json
+    from quizgen import limits
+    schema = json.loads((ROOT / "quizgen" / "schema" / "quiz.schema.json").read_text())
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "questions" in node.get("properties", {}):
+                found.append(node["properties"]["questions"].get("maximum"))
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+    walk(schema)
+    assert found == [limits.MAX_SECTION_QUESTIONS]

@@ -13,7 +13,6 @@ import logging
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
 import jinja2
@@ -22,6 +21,7 @@ from markupsafe import Markup, escape
 
 from .. import figures
 from ..fsutil import atomic_write
+from ..numfmt import plain_decimal
 from ..paths import templates_dir
 from ..textfmt import paragraphs, split_math
 from . import QuizSet, register
@@ -122,11 +122,6 @@ def tolerance(tol: dict | None) -> str:
         parts.append(f"±{plain_decimal(tol['rel'] * 100)} % relative")
     return ", ".join(parts)
 
-
-def plain_decimal(x: float) -> str:
-    """The shortest decimal that reads back as ``x``, without an exponent."""
-    text = format(Decimal(repr(float(x))), "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 _SVG_ID = re.compile(r'(\bid="|url\(#|href="#)([^")]+)')
