@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from itertools import product
-from math import factorial
+from math import factorial, prod
 
 import sympy as sp
 
@@ -16,15 +16,28 @@ def taylor_coefficients(inp):
     f, x, a, n = inp["expression"], inp["variable"], inp["about"], int(inp["order"])
     if isinstance(a, dict):
         a = a[x]
+    return Result(*_univariate(f, x, a, n))
+
+
+def _prime(k: int) -> str:
+    """The k-th derivative's name: f, f', f'', f''', then f^{(k)}."""
+    return "f" + ("'" * k if k <= 3 else f"^{{({k})}}")
+
+
+def _univariate(f, x, a, n) -> tuple[list, list[str]]:
+    """Coefficients c_k = f^(k)(a) / k! with one step per k: the derivative, its value at a
+    and the coefficient."""
     coeffs, steps = [], []
     for k in range(n + 1):
         d = diff(f, *[x] * k) if k else f          # each from f: one cached shape per order
         dk = real_number(d.subs(x, a))
         c = real_number(dk / factorial(k))
         coeffs.append(c)
-        steps.append(rf"f^{{({k})}}({tex(x)}) = {tex(d)},\quad c_{{{k}}} = \frac{{f^{{({k})}}({tex(a)})}}{{{k}!}}"
-                     rf" = \frac{{{tex(dk)}}}{{{factorial(k)}}} = {approx(c)}")
-    return Result(coeffs, steps)
+        at = rf"{_prime(k)}({tex(a)})"
+        divided = rf"\frac{{{at}}}{{{k}!}}" if k > 1 else at
+        steps.append(rf"{_prime(k)}({tex(x)}) = {tex(d)},\quad {at} = {approx(dk)},"
+                     rf"\quad c_{{{k}}} = {divided} = {approx(c)}")
+    return coeffs, steps
 
 
 def _multi_indices(nvars: int, order: int):
@@ -66,21 +79,46 @@ def _polynomial(inp):
     about = inp["about"]
     if not isinstance(about, dict):
         about = {xs[0]: about}
-    terms = taylor_terms(f, xs, about, n)
+    if len(xs) == 1:
+        x, a = xs[0], about[xs[0]]
+        coeffs, steps = _univariate(f, x, a, n)
+        terms = [((k,), c, (x - a) ** k) for k, c in enumerate(coeffs)]
+    else:
+        terms = taylor_terms(f, xs, about, n)
+        steps = _multivariate_steps(xs, about, n, terms)
     # kept in powers of (x - a), as a student writes it (sympy would expand 5*(x - 1))
     poly = sp.Add(*[c * mono for _, c, mono in terms])
+    display = _powers_tex(terms, xs, about)
+    steps.append(rf"T_{{{n}}}({', '.join(tex(v) for v in xs)}) = {display}")
+    return poly, steps, display
+
+
+def _multivariate_steps(xs, about, n, terms) -> list[str]:
+    """The formula, then each nonzero term: its derivative at a over the factorials, times
+    the powers of (x_i - a_i)."""
     lin = "f(\\mathbf{a}) + \\nabla f(\\mathbf{a})^\\top(\\mathbf{x}-\\mathbf{a})"
     quad = " + \\tfrac12 (\\mathbf{x}-\\mathbf{a})^\\top H(\\mathbf{a}) (\\mathbf{x}-\\mathbf{a})"
-    steps = []
-    if len(xs) > 1 and n <= 2:
-        steps.append(rf"f(\mathbf{{x}}) \approx {lin}{quad if n == 2 else ''}")
-    for m, c, mono in terms:
-        if c != 0:
-            steps.append(rf"{_coefficient_tex(c)} \cdot {_factors(xs, m, about)}" if any(m)
-                         else rf"f(\mathbf{{a}}) = {approx(c)}")
-    display = _powers_tex(terms, xs, about)
-    steps.append(rf"T_{{{n}}} = {display}")
-    return poly, steps, display
+    steps = [rf"f(\mathbf{{x}}) \approx {lin}{quad if n == 2 else ''}"] if n <= 2 else []
+    for m, c, _ in terms:
+        if c == 0:
+            continue
+        if not any(m):
+            steps.append(rf"f(\mathbf{{a}}) = {approx(c)}")
+            continue
+        scale = prod(factorial(k) for k in m)
+        over = rf"\frac{{1}}{{{scale}}}" if scale > 1 else ""
+        steps.append(rf"{over}{_partial_name(xs, m)}(\mathbf{{a}})\,{_factors(xs, m, about)}"
+                     rf" = {_powers_tex([(m, c, None)], xs, about)}")
+    return steps
+
+
+def _partial_name(xs, m) -> str:
+    """TeX of the partial derivative of f for the multi-index m (d^2 f / dx dy)."""
+    order = sum(m)
+    top = r"\partial f" if order == 1 else rf"\partial^{{{order}}} f"
+    bottom = " ".join(rf"\partial {tex(v)}" + (f"^{{{k}}}" if k > 1 else "")
+                      for v, k in zip(xs, m) if k)
+    return rf"\frac{{{top}}}{{{bottom}}}"
 
 
 def _coefficient_tex(c) -> str:
