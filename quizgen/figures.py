@@ -28,6 +28,7 @@ from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Bbox
 
 from . import figures_canvas as fc
+from .figure_spec import extent
 
 FORMATS = ("svg", "pdf", "png")
 PNG_DPI = 150            # 750 px wide: sharp in Moodle's question text, also on HiDPI screens
@@ -97,26 +98,6 @@ def _boxes(height: float, residuals: bool) -> list[Bbox]:
     return [Bbox([[x0, top - main_h], [x1, top]]), Bbox([[x0, fc.BOTTOM], [x1, fc.BOTTOM + res_h]])]
 
 
-def _extent(spec: dict) -> tuple[list[float], list[float]]:
-    """Every x and y the main plot must show."""
-    xs: list[float] = []
-    ys: list[float] = []
-    for line in [*(spec.get("curves") or []), *(spec.get("segments") or []),
-                 *([spec["path"]] if spec.get("path") else [])]:
-        pairs = [(x, y) for x, y in zip(line["x"], line["y"]) if x is not None and y is not None]
-        xs += [x for x, _ in pairs]
-        ys += [y for _, y in pairs]
-    for pt in spec.get("points") or []:
-        xs.append(pt["x"])
-        ys.append(pt["y"])
-    e = spec.get("errorbars")
-    if e:
-        sigma = e.get("sigma") or [0.0] * len(e["y"])
-        xs += list(e["x"])
-        ys += [y - s for y, s in zip(e["y"], sigma)] + [y + s for y, s in zip(e["y"], sigma)]
-    return xs, ys
-
-
 def _axes(box: Bbox, xlim, ylim):
     return fc.Axes(box, xlim, ylim, fc.ticks(*xlim, box.width, 27.0), fc.ticks(*ylim, box.height, 18.0))
 
@@ -125,12 +106,13 @@ def _compose(c, spec: dict, height: float) -> None:
     """Background, axes frames, every layer, labels and legend."""
     res = spec.get("residuals")
     boxes = _boxes(height, bool(res))
-    xs, ys = _extent(spec)
+    shown = spec.get("frame")                      # the question figure's range: same axes for both
+    xs, ys = (shown["x"], shown["y"]) if shown else extent(spec)
     contour = spec.get("contour")
     if contour:                                   # contours fill the plot: no margins
         xlim, ylim = (min(contour["x"]), max(contour["x"])), (min(contour["y"]), max(contour["y"]))
     else:
-        xlim, ylim = fc.limits(xs + (list(res["x"]) if res else [])), fc.limits(ys)
+        xlim, ylim = fc.limits(xs + (list(res["x"]) if res and not shown else [])), fc.limits(ys)
     ax = _axes(boxes[0], xlim, ylim)
     if c.fmt == "svg":
         c.r.open_group("figure")
