@@ -103,7 +103,7 @@ def build_figures(tpl, scope: dict, symbols: dict, answers: dict) -> tuple[dict 
         raise Degenerate(f"figure: {exc}") from None
     question["title"] = spec.get("question_title", question["title"])
     solution["title"] = spec.get("title", solution["title"])
-    question["frame"] = solution["frame"] = frame(question)
+    question["frame"] = solution["frame"] = question.get("frame") or frame(question)
     return (None if spec.get("solution_only") else question), solution
 
 
@@ -294,6 +294,9 @@ def _get_value(tpl, v, scope, symbols):
     return to_sympy(v, scope, symbols)
 
 
+HEADROOM = 0.15     # of the data's y span, above and below: a model between the points shows
+
+
 def _data_fit(tpl, spec, scope, symbols, answers):
     """Given: the data (with error bars). Found: the fitted curve and its residuals."""
     data = scope[spec["data"]]
@@ -312,6 +315,9 @@ def _data_fit(tpl, spec, scope, symbols, answers):
     question = _spec("data_fit", "Data with their error bars" if sigma else "Data", "$x$", "$y$",
                      errorbars={"x": xs, "y": [float(v) for v in data["y"]], "sigma": sigma,
                                 "label": "data"})
+    shown = frame(question)                      # room above and below the data for a model
+    lo_y, hi_y = shown["y"]
+    question["frame"] = {**shown, "y": [lo_y - HEADROOM * (hi_y - lo_y), hi_y + HEADROOM * (hi_y - lo_y)]}
     f = _f(curve_expr, x)
     res = [float(yv) - f(xv) for xv, yv in zip(xs, data["y"])]
     lo, hi = min(xs), max(xs)
