@@ -8,7 +8,9 @@ Labels whose maths is simple (letters, digits, signs, subscripts) are set as pla
 Unicode text, other maths as mathtext; a label's measure and its PNG bitmap are made
 once per process. PNGs are 150 dpi; SVG text is ``<text>`` in DejaVu Sans / sans-serif.
 
-Output is byte-deterministic and depends on the spec only, never on what was drawn
+A spec's ``frame`` (when present) fixes the data range of the axes: a question figure and
+its solution figure share it, so the solution's layers are clipped to what the question
+showed. Output is byte-deterministic and depends on the spec only, never on what was drawn
 before: fixed SVG hash salt, no dates or software versions in the file metadata.
 """
 
