@@ -6,10 +6,11 @@
 In one process (CPU seconds, ``time.process_time``):
 
 1. ``quizgen generate --template product-rule-at-point --count N --format moodle`` work:
-   N variants generated and verified, then written as Moodle XML (figures drawn as PNG).
+   N variants generated and verified, then written as Moodle XML (each question with its
+   question figure and, in the general feedback, its solution figure).
    The same without the figure, for comparison.
 2. For one bank template of each figure kind: N figure specs, then the time to draw
-   them as PNG and as SVG (ms per figure).
+   them as PNG and as SVG (ms per figure), the solution figure and the question figure.
 3. R/exams side by side: ``exams2moodle`` on its shipped ``deriv`` exercise for the same
    N, when ``Rscript`` with the ``exams`` package is present ("R/exams not installed
    here" otherwise).
@@ -70,7 +71,7 @@ def headline(bank: dict, count: int, figure_options: list[dict]) -> None:
         label = ", ".join(f"{k}={v}" for k, v in options.items()) or "default figures"
         print(f"  + Moodle export ({label:22}) {_ms(exp_s, count)}   "
               f"total {_ms(gen_s + exp_s, count)}  {size / 1e6:.1f} MB")
-    bare = [{**q, "figure": None} for q in questions]
+    bare = [{**q, "figure": None, "solution_figure": None} for q in questions]
     _, bare_s = cpu(moodle_export, bare)
     print(f"  + Moodle export (no figure)              {_ms(bare_s, count)}   "
           f"total {_ms(gen_s + bare_s, count)}")
@@ -83,14 +84,17 @@ def per_kind(bank: dict, count: int, kinds: list[str] | None) -> None:
         kind = (tpl.data.get("figure") or {}).get("kind")
         if kind and (kinds is None or kind in kinds):
             first.setdefault(kind, tpl)
-    print(f"figures per kind, {count} specs each (ms per figure, CPU)")
-    print(f"  {'kind':14}{'template':34}{'png':>8}{'svg':>8}")
+    print(f"figures per kind, {count} specs each (ms per figure, CPU): solution figure "
+          "(everything), question figure (only what is given)")
+    print(f"  {'kind':14}{'template':34}{'png':>8}{'svg':>8}{'q png':>8}{'q svg':>8}")
     for kind, tpl in sorted(first.items()):
-        specs = [q["figure"] for q in variants(tpl, count)]
+        questions = variants(tpl, count)
         cells = []
-        for fmt in ("png", "svg"):
-            _, s = cpu(lambda: [figures.draw(spec, fmt) for spec in specs])
-            cells.append(f"{1000 * s / count:8.1f}")
+        for key in ("solution_figure", "figure"):
+            specs = [q[key] for q in questions]
+            for fmt in ("png", "svg"):
+                _, s = cpu(lambda: [figures.draw(spec, fmt) for spec in specs])
+                cells.append(f"{1000 * s / count:8.1f}")
         print(f"  {kind:14}{tpl.id:34}{''.join(cells)}")
 
 

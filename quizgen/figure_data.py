@@ -1,7 +1,9 @@
 """Figure specs (numbers only) for the kinds a template can ask for.
 
 Sampling curves is maths, so it happens here, before rendering; the drawing itself
-(matplotlib) is ``figures.py``, called by the exporters.
+(matplotlib) is ``figures.py``, called by the exporters. Each kind gives two specs: the
+question figure (only what is given) and the solution figure (plus what the solution finds),
+sharing their sampled curves and their frame.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from .errors import Degenerate
 from .exprs import ExprError, to_sympy
 from .verify.numeric import compile_text
 from .exprs import to_text
+from .figure_spec import frame
 
 N = 161
 
@@ -84,13 +87,31 @@ def _range(tpl, spec, scope, around: float):
     return lo, hi
 
 
-def build_figure(tpl, scope: dict, symbols: dict, answers: dict) -> dict:
+def build_figures(tpl, scope: dict, symbols: dict, answers: dict) -> tuple[dict | None, dict]:
+    """(question figure, solution figure) of the template's ``figure``.
+
+    The question figure shows only what is given; the solution figure adds what the
+    solution finds. Both have the same ``frame`` (the data range the axes show), taken
+    from the question figure, so they look alike and the axes give nothing away. With
+    ``solution_only: true`` there is no question figure (None).
+    """
     spec = tpl.data["figure"]
     builder = BUILDERS.get(spec["kind"])
     try:
-        return builder(tpl, spec, scope, symbols, answers)
+        question, solution = builder(tpl, spec, scope, symbols, answers)
     except (TypeError, ValueError, ZeroDivisionError) as exc:
         raise Degenerate(f"figure: {exc}") from None
+    question["title"] = spec.get("question_title", question["title"])
+    solution["title"] = spec.get("title", solution["title"])
+    question["frame"] = solution["frame"] = question.get("frame") or frame(question)
+    return (None if spec.get("solution_only") else question), solution
+
+
+def _spec(kind: str, title: str, xlabel: str, ylabel: str = "", **layers) -> dict:
+    """A figure spec: the documented keys, then optional layers (contour, errorbars, ...)."""
+    return {"kind": kind, "title": title, "xlabel": xlabel, "ylabel": ylabel,
+            "curves": layers.pop("curves", []), "points": layers.pop("points", []),
+            "segments": layers.pop("segments", []), **layers}
 
 
 def _fx(tpl, spec, scope, symbols):
@@ -105,6 +126,7 @@ def _names(spec, var):
 
 
 def _tangent(tpl, spec, scope, symbols, answers):
+    """Given: f and the point(s) on it. Found: the tangent (slope f'(a)) or the secant."""
     f, x = _fx(tpl, spec, scope, symbols)
     a = float(_get(tpl, spec, "at", scope, symbols))
     lo, hi = _range(tpl, spec, scope, a)
@@ -112,36 +134,43 @@ def _tangent(tpl, spec, scope, symbols, answers):
     fa = _finite(fn(np.array([a]))[0])
     flabel, xlabel = _names(spec, x)
     xs = np.linspace(lo, hi, N)
-    curves = [_curve_values(xs, fn(xs), flabel)]
-    points = [{"x": a, "y": fa, "label": f"$({a:g}, {fa:.3g})$"}]
+    curve = _curve_values(xs, fn(xs), flabel)
+    given = [{"x": a, "y": fa, "label": f"${x} = {a:g}$"}]
+    found = [{"x": a, "y": fa, "label": f"$({a:g}, {fa:.3g})$"}]
     if spec["kind"] == "secant":
         h = float(_get(tpl, spec, "h", scope, symbols))
         fb = _finite(fn(np.array([a + h]))[0])
         slope = (fb - fa) / h
-        points.append({"x": a + h, "y": fb, "label": f"${x} = {a + h:g}$"})
-        label = "secant"
+        given.append({"x": a + h, "y": fb, "label": f"${x} = {a + h:g}$"})
+        found.append(given[-1])
+        label, shown = "secant", f"{flabel} between ${x} = {a:g}$ and ${x} = {a + h:g}$"
     else:
         slope = _finite(_array_fn(diff(f, x), [str(x)])(np.array([a]))[0])
-        label = "tangent"
-    curves.append(_curve_values(xs, fa + slope * (xs - a), label, "dashed"))
-    return {"kind": spec["kind"], "title": spec.get("title", f"{flabel} and its {label} at ${x} = {a:g}$"),
-            "xlabel": xlabel, "ylabel": "", "curves": curves, "points": points, "segments": []}
+        label, shown = "tangent", f"{flabel} near ${x} = {a:g}$"
+    question = _spec(spec["kind"], shown, xlabel, curves=[curve], points=given)
+    line = _curve_values(xs, fa + slope * (xs - a), label, "dashed")
+    return question, {**question, "title": f"{flabel} and its {label} at ${x} = {a:g}$",
+                      "curves": [curve, line], "points": found}
 
 
 def _function(tpl, spec, scope, symbols, answers):
+    """Only given: the function (both figures are the same)."""
     f, x = _fx(tpl, spec, scope, symbols)
     lo, hi = _range(tpl, spec, scope, 0.0)
     flabel, xlabel = _names(spec, x)
-    return {"kind": "function", "title": spec.get("title", flabel), "xlabel": xlabel, "ylabel": "",
-            "curves": [_curve(f, x, lo, hi, flabel)], "points": [], "segments": []}
+    question = _spec("function", flabel, xlabel, curves=[_curve(f, x, lo, hi, flabel)])
+    return question, dict(question)
 
 
 def _taylor(tpl, spec, scope, symbols, answers):
+    """Given: f and the expansion point. Found: the Taylor polynomials T_n."""
     f, x = _fx(tpl, spec, scope, symbols)
     a = float(_get(tpl, spec, "about", scope, symbols))
     lo, hi = _range(tpl, spec, scope, a)
     flabel, xlabel = _names(spec, x)
     curves = [_curve(f, x, lo, hi, flabel)]
+    question = _spec("taylor", f"{flabel} about ${x} = {a:g}$", xlabel, curves=list(curves),
+                     points=[{"x": a, "y": float(f.subs(x, a)), "label": ""}])
     orders = [int(n) for n in spec.get("orders", [1, 2, 3])]
     fn = compile_text(to_text(f))
     with mp.workdps(20):
@@ -156,50 +185,94 @@ def _taylor(tpl, spec, scope, symbols, answers):
         curves.append({"x": [round(float(v), 6) for v in xs],
                        "y": [round(float(v), 6) if k else None for v, k in zip(poly, keep)],
                        "label": f"$T_{{{n}}}$", "style": styles[i % 4]})
-    return {"kind": "taylor", "title": spec.get("title", f"Taylor approximations about ${x} = {a:g}$"),
-            "xlabel": xlabel, "ylabel": "", "curves": curves,
-            "points": [{"x": a, "y": float(f.subs(x, a)), "label": ""}], "segments": []}
+    return question, {**question, "title": f"Taylor approximations about ${x} = {a:g}$",
+                      "curves": curves}
 
 
 def _newton(tpl, spec, scope, symbols, answers):
+    """Given: f and the start x_0. Found: the iterates x_1, x_2, ... and their tangents."""
     f, x = _fx(tpl, spec, scope, symbols)
     x0 = float(_get(tpl, spec, "start", scope, symbols))
-    steps = int(spec.get("steps", 3))
+    fn = _array_fn(f, [str(x)])
+    lo, hi = _range(tpl, spec, scope, x0) if "range" in spec else _root_window(fn, x0)
+    flabel, xlabel = _names(spec, x)
+    question = _spec("newton", f"{flabel} and the start $x_{{0}} = {x0:g}$", xlabel, flabel,
+                     curves=[_curve(f, x, lo, hi, flabel)],
+                     points=[{"x": x0, "y": 0.0, "label": "$x_{0}$"}])
     fx, dfx = _f(f, x), _f(diff(f, x), x)
     xs = [x0]
-    for _ in range(steps):
+    for _ in range(int(spec.get("steps", 3))):
         xs.append(xs[-1] - fx(xs[-1]) / dfx(xs[-1]))
-    lo, hi = min(xs) - 1.0, max(xs) + 1.0
     segments = []
     for a, b in zip(xs, xs[1:]):
         segments.append({"x": [a, a], "y": [0.0, fx(a)], "style": "dotted"})
         segments.append({"x": [a, b], "y": [fx(a), 0.0], "style": "dashed"})
     points = [{"x": v, "y": 0.0, "label": f"$x_{{{i}}}$"} for i, v in enumerate(xs)]
-    flabel, xlabel = _names(spec, x)
-    return {"kind": "newton", "title": spec.get("title", "Newton-Raphson iterations"), "xlabel": xlabel,
-            "ylabel": flabel, "curves": [_curve(f, x, lo, hi, flabel)], "points": points,
-            "segments": segments}
+    return question, {**question, "title": "Newton-Raphson iterations", "points": points,
+                      "segments": segments}
+
+
+SCAN = 10.0         # how far from the start the given function is searched for a zero / minimum
+
+
+def _root_window(fn, x0: float) -> tuple[float, float]:
+    """An x range from the given data only: the start and the zero of f nearest to it
+    (where the plotted curve crosses the axis anyway), padded, on half units."""
+    grid = x0 + np.linspace(-SCAN, SCAN, 2001)
+    ys = fn(grid)
+    ok = np.isfinite(ys)
+    cross = np.flatnonzero(ok[:-1] & ok[1:] & (np.sign(ys[:-1]) * np.sign(ys[1:]) <= 0))
+    if not cross.size:
+        return x0 - 2.5, x0 + 2.5
+    root = float(grid[cross[np.argmin(np.abs(grid[cross] - x0))]])
+    return _padded([x0, root])
+
+
+def _padded(values, least: float = 1.0) -> tuple[float, float]:
+    """The range of ``values`` widened by half on each side (at least ``least``), out to
+    half units."""
+    lo, hi = min(values), max(values)
+    pad = max(least, 0.5 * (hi - lo))
+    return float(np.floor(2 * (lo - pad)) / 2), float(np.ceil(2 * (hi + pad)) / 2)
 
 
 def _contour_path(tpl, spec, scope, symbols, answers):
+    """Given: the contours of f and the start. Found: the iterates' path."""
     f = _get(tpl, spec, "expression", scope, symbols)
     xv, yv = (symbols[v] for v in spec.get("variables", tpl.variables[:2]))
-    path = [[float(v) for v in p] for p in _path(tpl, spec, scope, symbols, f, xv, yv)]
-    px, py = [p[0] for p in path], [p[1] for p in path]
-    pad = 1.0
-    gx = np.linspace(min(px) - pad, max(px) + pad, 41)
-    gy = np.linspace(min(py) - pad, max(py) + pad, 41)
-    GX, GY = np.meshgrid(gx, gy)
-    z = [[round(float(v), 6) for v in r] for r in _array_fn(f, [str(xv), str(yv)])(GX, GY)]
-    return {"kind": "contour_path", "title": spec.get("title", "Contours of $f$ and the iterates"),
-            "xlabel": f"${xv}$", "ylabel": f"${yv}$", "curves": [], "points": [], "segments": [],
-            "contour": {"x": [round(float(v), 6) for v in gx], "y": [round(float(v), 6) for v in gy],
-                        "z": z, "levels": 15},
-            "path": {"x": px, "y": py, "label": spec.get("label", "iterates")}}
-
-
-def _path(tpl, spec, scope, symbols, f, xv, yv):
     start = [float(_get_value(tpl, v, scope, symbols)) for v in spec["start"]]
+    fz = _array_fn(f, [str(xv), str(yv)])
+    (x_lo, x_hi), (y_lo, y_hi) = _minimum_window(fz, start)
+    gx, gy = np.linspace(x_lo, x_hi, 41), np.linspace(y_lo, y_hi, 41)
+    GX, GY = np.meshgrid(gx, gy)
+    z = [[round(float(v), 6) for v in r] for r in fz(GX, GY)]
+    contour = {"x": [round(float(v), 6) for v in gx], "y": [round(float(v), 6) for v in gy],
+               "z": z, "levels": 15}
+    name = spec.get("name", "f")
+    question = _spec("contour_path", f"Contours of ${name}$ and the start point", f"${xv}$", f"${yv}$",
+                     points=[{"x": start[0], "y": start[1], "label": ""}], contour=contour)
+    path = [[float(v) for v in p] for p in _path(tpl, spec, scope, symbols, f, xv, yv, start)]
+    return question, {**question, "title": f"Contours of ${name}$ and the iterates", "points": [],
+                      "path": {"x": [p[0] for p in path], "y": [p[1] for p in path],
+                               "label": spec.get("label", "iterates")}}
+
+
+def _minimum_window(fz, start) -> tuple[tuple[float, float], tuple[float, float]]:
+    """x and y ranges from the given data only: the start and the lowest point of f near
+    it (the centre the contours show anyway), padded, on half units."""
+    g = np.linspace(-2 * SCAN, 2 * SCAN, 81)
+    GX, GY = np.meshgrid(start[0] + g, start[1] + g)
+    z = fz(GX, GY)
+    if not np.isfinite(z).any():
+        raise ValueError("the figure's function is undefined around its start point")
+    i, j = np.unravel_index(np.nanargmin(np.where(np.isfinite(z), z, np.nan)), z.shape)
+    low = (float(GX[i, j]), float(GY[i, j]))
+    if i in (0, len(g) - 1) or j in (0, len(g) - 1):      # no minimum in reach: around the start
+        low = tuple(start)
+    return _padded([start[0], low[0]]), _padded([start[1], low[1]])
+
+
+def _path(tpl, spec, scope, symbols, f, xv, yv, start):
     rate = float(_get(tpl, spec, "learning_rate", scope, symbols)) if "learning_rate" in spec else None
     grad = [diff(f, xv), diff(f, yv)]
     hess = hessian(f, [xv, yv])
@@ -221,7 +294,11 @@ def _get_value(tpl, v, scope, symbols):
     return to_sympy(v, scope, symbols)
 
 
+HEADROOM = 0.15     # of the data's y span, above and below: a model between the points shows
+
+
 def _data_fit(tpl, spec, scope, symbols, answers):
+    """Given: the data (with error bars). Found: the fitted curve and its residuals."""
     data = scope[spec["data"]]
     fit = answers[spec["fit"]]
     model = spec.get("model")
@@ -234,17 +311,20 @@ def _data_fit(tpl, spec, scope, symbols, answers):
     else:
         curve_expr = fit.value["slope"] * x + fit.value["intercept"]
     xs = [float(v) for v in data["x"]]
+    sigma = [float(s) for s in data["sigma"]] if data.get("sigma") else None
+    question = _spec("data_fit", "Data with their error bars" if sigma else "Data", "$x$", "$y$",
+                     errorbars={"x": xs, "y": [float(v) for v in data["y"]], "sigma": sigma,
+                                "label": "data"})
+    shown = frame(question)                      # room above and below the data for a model
+    lo_y, hi_y = shown["y"]
+    question["frame"] = {**shown, "y": [lo_y - HEADROOM * (hi_y - lo_y), hi_y + HEADROOM * (hi_y - lo_y)]}
     f = _f(curve_expr, x)
     res = [float(yv) - f(xv) for xv, yv in zip(xs, data["y"])]
     lo, hi = min(xs), max(xs)
     pad = 0.05 * (hi - lo)
-    return {"kind": "data_fit", "title": spec.get("title", "Data, best fit and residuals"),
-            "xlabel": "$x$", "ylabel": "$y$", "curves": [_curve(curve_expr, x, lo - pad, hi + pad, "fit")],
-            "points": [], "segments": [],
-            "errorbars": {"x": xs, "y": [float(v) for v in data["y"]],
-                          "sigma": [float(s) for s in data["sigma"]] if data.get("sigma") else None,
-                          "label": "data"},
-            "residuals": {"x": xs, "r": [round(r, 6) for r in res]}}
+    return question, {**question, "title": "Data, best fit and residuals",
+                      "curves": [_curve(curve_expr, x, lo - pad, hi + pad, "fit")],
+                      "residuals": {"x": xs, "r": [round(r, 6) for r in res]}}
 
 
 BUILDERS: dict[str, Any] = {"tangent": _tangent, "secant": _tangent, "function": _function,

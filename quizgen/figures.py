@@ -8,7 +8,9 @@ Labels whose maths is simple (letters, digits, signs, subscripts) are set as pla
 Unicode text, other maths as mathtext; a label's measure and its PNG bitmap are made
 once per process. PNGs are 150 dpi; SVG text is ``<text>`` in DejaVu Sans / sans-serif.
 
-Output is byte-deterministic and depends on the spec only, never on what was drawn
+A spec's ``frame`` (when present) fixes the data range of the axes: a question figure and
+its solution figure share it, so the solution's layers are clipped to what the question
+showed. Output is byte-deterministic and depends on the spec only, never on what was drawn
 before: fixed SVG hash salt, no dates or software versions in the file metadata.
 """
 
@@ -28,6 +30,7 @@ from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Bbox
 
 from . import figures_canvas as fc
+from .figure_spec import extent
 
 FORMATS = ("svg", "pdf", "png")
 PNG_DPI = 150            # 750 px wide: sharp in Moodle's question text, also on HiDPI screens
@@ -97,26 +100,6 @@ def _boxes(height: float, residuals: bool) -> list[Bbox]:
     return [Bbox([[x0, top - main_h], [x1, top]]), Bbox([[x0, fc.BOTTOM], [x1, fc.BOTTOM + res_h]])]
 
 
-def _extent(spec: dict) -> tuple[list[float], list[float]]:
-    """Every x and y the main plot must show."""
-    xs: list[float] = []
-    ys: list[float] = []
-    for line in [*(spec.get("curves") or []), *(spec.get("segments") or []),
-                 *([spec["path"]] if spec.get("path") else [])]:
-        pairs = [(x, y) for x, y in zip(line["x"], line["y"]) if x is not None and y is not None]
-        xs += [x for x, _ in pairs]
-        ys += [y for _, y in pairs]
-    for pt in spec.get("points") or []:
-        xs.append(pt["x"])
-        ys.append(pt["y"])
-    e = spec.get("errorbars")
-    if e:
-        sigma = e.get("sigma") or [0.0] * len(e["y"])
-        xs += list(e["x"])
-        ys += [y - s for y, s in zip(e["y"], sigma)] + [y + s for y, s in zip(e["y"], sigma)]
-    return xs, ys
-
-
 def _axes(box: Bbox, xlim, ylim):
     return fc.Axes(box, xlim, ylim, fc.ticks(*xlim, box.width, 27.0), fc.ticks(*ylim, box.height, 18.0))
 
@@ -125,12 +108,13 @@ def _compose(c, spec: dict, height: float) -> None:
     """Background, axes frames, every layer, labels and legend."""
     res = spec.get("residuals")
     boxes = _boxes(height, bool(res))
-    xs, ys = _extent(spec)
+    shown = spec.get("frame")                      # the question figure's range: same axes for both
+    xs, ys = (shown["x"], shown["y"]) if shown else extent(spec)
     contour = spec.get("contour")
     if contour:                                   # contours fill the plot: no margins
         xlim, ylim = (min(contour["x"]), max(contour["x"])), (min(contour["y"]), max(contour["y"]))
     else:
-        xlim, ylim = fc.limits(xs + (list(res["x"]) if res else [])), fc.limits(ys)
+        xlim, ylim = fc.limits(xs + (list(res["x"]) if res and not shown else [])), fc.limits(ys)
     ax = _axes(boxes[0], xlim, ylim)
     if c.fmt == "svg":
         c.r.open_group("figure")

@@ -208,11 +208,12 @@ def build_variant(tpl: Template, seed: int, attempt: int, verify: bool = True) -
         for a, provenance in zip(answers, provenances):
             _verify(tpl, a, provenance, seed)
     from .misconceptions import make_choices, wrong_answers
-    from .figure_data import build_figure
+    from .figure_data import build_figures
     wrong = [wrong_answers(tpl, answers, i, display) for i in range(len(answers))]
     choices = make_choices(tpl, answers, provenances, display, rng, wrong[0]) \
         if tpl.data.get("multiple_choice") else None
-    figure = build_figure(tpl, scope, symbols, {a.name: a for a in answers}) if tpl.data.get("figure") else None
+    figure, solution_figure = build_figures(tpl, scope, symbols, {a.name: a for a in answers}) \
+        if tpl.data.get("figure") else (None, None)
     context = dict(plain)
     context.update({k: TexExpr(tex(v)) for k, v in scope.items()
                     if k not in plain and isinstance(v, sp.Basic)})
@@ -232,7 +233,7 @@ def build_variant(tpl: Template, seed: int, attempt: int, verify: bool = True) -
         "prompt": render_text(tpl, "prompt", context),
         "solution": render_text(tpl, "solution", context) if tpl.data.get("solution")
         else "\n\n".join(_steps_text(a) for a in answers),
-        "answers": objects, "choices": choices, "figure": figure,
+        "answers": objects, "choices": choices, "figure": figure, "solution_figure": solution_figure,
         **({"answer_space": tpl.data["answer_space"]} if "answer_space" in tpl.data else {}),
     }
 
@@ -269,7 +270,8 @@ def generate_variant(tpl: Template, seed: int, variant: int = 1, tries: int = MA
 
 
 _ORDER = ("template", "title", "module", "module_title", "topic", "topic_title", "difficulty", "tags",
-          "variant", "seed", "marks", "parameters", "prompt", "solution", "answers", "choices", "figure")
+          "variant", "seed", "marks", "parameters", "prompt", "solution", "answers", "choices", "figure",
+          "solution_figure")
 
 
 _OPTIONAL = ("answer_space",)

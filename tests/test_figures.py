@@ -45,6 +45,10 @@ SPECS = {
         "residuals": {"x": [0, 1, 2, 3, 4, 5], "r": [-0.1, 0.1, -0.3, 0.1, -0.1, -0.1]},
     },
     "minimal": {"kind": "tangent", "curves": [{"x": [0, 1, 2, 3], "y": [0, 1, None, 3]}]},  # a gap
+    "framed": {"kind": "tangent", "title": "A solution line clipped to the given frame",
+               "curves": [{"x": XS, "y": [x * x for x in XS], "label": "$f(x)$"},
+                          {"x": [-2, 2], "y": [-40, 40], "label": "tangent", "style": "dashed"}],
+               "frame": {"x": [-2, 2], "y": [0, 4]}},
 }
 SPEC_IDS = sorted(SPECS)
 
@@ -150,3 +154,18 @@ def test_simple_maths_is_plain_text(label, plain):
 @pytest.mark.parametrize("label", [r"$\frac{1}{2}$", r"$\int x$", "$x_{q}$", r"$\sqrt{x}$"])
 def test_other_maths_stays_mathtext(label):
     assert figures._text(label) == label
+
+
+def _ticks(data: bytes) -> list[str]:
+    texts = ["".join(t.itertext()) for t in ET.fromstring(data).iter("{http://www.w3.org/2000/svg}text")]
+    return [t for t in texts if re.fullmatch("\N{MINUS SIGN}?[0-9]+(\\.[0-9]+)?", t)]
+
+
+def test_frame_fixes_the_axes():
+    """With a frame, a layer reaching far outside it (a solution's line) changes no tick."""
+    spec = SPECS["framed"]
+    given = {**spec, "curves": spec["curves"][:1]}
+    ticks = _ticks(_drawn("framed", "svg"))
+    assert ticks == _ticks(figures.draw(given, "svg"))
+    assert "40" not in ticks and ticks != _ticks(figures.draw({k: v for k, v in spec.items() if k != "frame"}, "svg"))
+    assert max(float(t.replace("\N{MINUS SIGN}", "-")) for t in ticks) <= 4.5

@@ -86,7 +86,7 @@ FIGURE_FORMATS = {"html": "svg", "latex": "pdf", "moodle": "svg", "practice": "s
 
 def export(formats: list[str], quizset: QuizSet, out_dir: Path, jobs: int = 1) -> list[Path]:
     """Run each exporter in turn into ``out_dir``; returns every path written."""
-    specs = [q["figure"] for q in quizset.questions if q.get("figure")]
+    specs = [q[key] for q in quizset.questions for key in ("figure", "solution_figure") if q.get(key)]
     if specs and jobs > 1:                      # matplotlib only when figures are drawn
         from .. import figures
         wanted = {**FIGURE_FORMATS, "moodle": quizset.options.get("moodle_figures") or "svg"}

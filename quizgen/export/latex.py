@@ -121,26 +121,35 @@ def marks_text(marks) -> str:
 # --- view: what the templates see ----------------------------------------------------
 
 class _Figures:
-    """Figure file names: ``<template>-v<variant>.pdf``, suffixed by paper when specs differ."""
+    """Figure file names: ``<template>-v<variant>[-solution].pdf``, suffixed by paper when
+    specs differ."""
 
     def __init__(self) -> None:
         self.specs: dict[str, dict] = {}
 
-    def name(self, q: dict, paper_no: int) -> str | None:
-        spec = q.get("figure")
+    def name(self, q: dict, paper_no: int, key: str = "figure") -> str | None:
+        """The file of ``q[key]`` (``figure``: the question's, ``solution_figure``: the key's)."""
+        spec = q.get(key)
         if not spec:
             return None
-        stem = re.sub(r"[^A-Za-z0-9-]+", "-", f"{q['template']}-v{q['variant']}")
+        if key != "figure" and spec == q.get("figure"):      # nothing to add: the same file
+            key = "figure"
+        part = "-solution" if key == "solution_figure" else ""
+        stem = re.sub(r"[^A-Za-z0-9-]+", "-", f"{q['template']}-v{q['variant']}{part}")
         suffixes = chain(["", f"-{paper_no}"], (f"-{paper_no}-{k}" for k in count(2)))
         name = next(n for n in (f"{stem}{s}.pdf" for s in suffixes)
                     if self.specs.setdefault(n, spec) == spec)
         return f"{FIGURE_DIR}/{name}"
 
 
-def _question_view(q: dict, number: int, tag: str, figure: str | None) -> dict:
+def _question_view(q: dict, number: int, tag: str, figure: str | None,
+                   solution_figure: str | None = None) -> dict:
+    """What the templates see of one question; the worksheet shows ``figure`` (the question
+    figure), the key ``solution_figure``."""
     choices = [dict(c, letter=f"({letter})")
                for letter, c in zip("abcdefghijklmnopqrstuvwxyz", q.get("choices") or [])]
-    return {"q": q, "number": number, "tag": tag, "figure": figure, "choices": choices,
+    return {"q": q, "number": number, "tag": tag, "figure": figure,
+            "solution_figure": solution_figure, "choices": choices,
             "correct": next((c for c in choices if c["correct"]), None), "blanks": blanks(q),
             "marks": marks_text(q.get("marks", 1))}
 
@@ -161,7 +170,8 @@ def build_view(quizset: QuizSet) -> tuple[dict, dict[str, str], dict[str, dict]]
         for number, q in enumerate(paper.questions, 1):
             tag = next(tags)
             where[tag] = _describe(q, number, p_no, paper.label, several)
-            items.append(_question_view(q, number, tag, figures.name(q, p_no)))
+            items.append(_question_view(q, number, tag, figures.name(q, p_no),
+                                        figures.name(q, p_no, "solution_figure")))
         total = sum(q.get("marks", 1) for q in paper.questions)
         papers.append({"paper": paper, "tag": f"paper{p_no}", "questions": items,
                        "total": marks_text(total)})

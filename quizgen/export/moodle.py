@@ -50,7 +50,8 @@ maths as ``\\( \\)`` / ``\\[ \\]`` for MathJax; general feedback is the worked s
 A figure is drawn by :func:`quizgen.figures.draw` as SVG (default; Moodle 4.5 shows an SVG
 ``<img>`` in question text like a PNG, sharp at any zoom, and it is drawn several times
 faster) or PNG (``options["moodle_figures"]``), embedded as ``@@PLUGINFILE@@`` plus its
-base64 ``<file>`` in the same ``<questiontext>``.
+base64 ``<file>`` in the same element: the question figure (only what is given) in
+``<questiontext>``, the solution figure in ``<generalfeedback>``.
 The text is checked by :mod:`quizgen.moodle_lint` before it is written (atomically).
 """
 
@@ -433,12 +434,14 @@ def figure_format(options: dict | None) -> str:
     return fmt
 
 
-def _figure(q: dict, fmt: str = FIGURE_FORMATS[0]) -> tuple[str, str]:
-    """(``<img>`` HTML, ``<file>`` XML) for the question's figure, or empty strings."""
-    spec = q.get("figure")
+def _figure(q: dict, fmt: str = FIGURE_FORMATS[0], key: str = "figure") -> tuple[str, str]:
+    """(``<img>`` HTML, ``<file>`` XML) for ``q[key]``, or empty strings: ``figure`` (the
+    question figure) in the question text, ``solution_figure`` in the general feedback."""
+    spec = q.get(key)
     if not spec:
         return "", ""
-    name = re.sub(r"[^A-Za-z0-9_-]+", "-", f"{q['template']}-{q['seed']}") + "." + fmt
+    part = "-solution" if key == "solution_figure" else ""
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", f"{q['template']}-{q['seed']}{part}") + "." + fmt
     alt = "".join(piece.text for piece in split_math(spec.get("title") or "figure"))
     data = base64.b64encode((figure_svg if fmt == "svg" else figure_png)(spec)).decode("ascii")
     return (f'<p><img src="@@PLUGINFILE@@/{name}" alt="{html.escape(alt)}"></p>',
@@ -540,12 +543,14 @@ def question_xml(name: str, q: dict, form: str, figures: str = FIGURE_FORMATS[0]
         b = body(q, form)
         img, file = _figure(q, figures)
         text = "\n".join(t for t in (html_text(q["prompt"]), img, b.text) if t)
+        solution_img, solution_file = _figure(q, figures, "solution_figure")
+        feedback = "\n".join(t for t in (html_text(q.get("solution")), solution_img) if t)
         marks = number(q.get("marks", 1))
     except Unexportable as exc:
         raise QuizgenError(f"question {name!r} cannot be exported to Moodle: {exc}",
                            fix=exc.fix) from None
     parts = [_plain("name", name), _rich("questiontext", text, file),
-             _rich("generalfeedback", html_text(q.get("solution"))),
+             _rich("generalfeedback", feedback, solution_file),
              f"<defaultgrade>{marks}</defaultgrade>", f"<penalty>{PENALTY}</penalty>",
              "<hidden>0</hidden>", f"<idnumber>{_xml(idnumber(q))}</idnumber>",
              *b.elements, _tags_xml(q)]

@@ -87,7 +87,13 @@ def _variant(q: dict, fmt: Formatter) -> dict:
             "choices": _choices(q.get("choices"), fmt),
             "hint": str(fmt.text(_hint(q))),
             "solution": str(fmt.text(q.get("solution") or "")),
-            "solution_figure": _figure(q.get("solution_figure"), fmt, prefix + "-s")}
+            "solution_figure": _figure(_solution_figure(q), fmt, prefix + "-s")}
+
+
+def _solution_figure(q: dict) -> dict | None:
+    """The solution figure when it adds to the question figure (shown with the solution)."""
+    spec = q.get("solution_figure")
+    return spec if spec != q.get("figure") else None
 
 
 def _hint(q: dict) -> str:
