@@ -301,7 +301,7 @@ def build(spec, roster, variants, fmt, out, pdf, duplex, moodle_form, moodle_fig
     """
     import time
     from . import export, shards
-    from .quiz import build_quizset, default_spec, load_quiz, load_roster, paper_keys
+    from .quiz import build_quizset, default_spec, load_quiz, load_roster, marks_per_paper, paper_keys
     started = time.perf_counter()
     slice_ = shards.parse(shard) if shard else None
     spec_path = Path(spec) if spec else default_spec()
@@ -335,7 +335,8 @@ def build(spec, roster, variants, fmt, out, pdf, duplex, moodle_form, moodle_fig
                             numbers, len(keys), formats, stamp)
         click.echo(str(path))
         click.echo(f"shard {slice_[0]} of {slice_[1]}: {len(numbers)} of {len(keys)} papers "
-                   f"in {time.perf_counter() - started:.1f} s -> {path}", err=True)
+                   f"({marks_per_paper(quizset.papers)}) in {time.perf_counter() - started:.1f} s -> {path}",
+                   err=True)
         return
     _write_set(quizset, formats, target, jobs, started)
 
@@ -373,7 +374,7 @@ def _write_set(quizset, formats: list[str], target: Path, jobs: int, started: fl
     import time
     from . import export
     from .fsutil import atomic_write, staging_dir
-    from .quiz import answers_csv
+    from .quiz import answers_csv, marks_per_paper
     with staging_dir(target) as stage:
         try:
             written = export.export(formats, quizset, stage, jobs)
@@ -384,8 +385,8 @@ def _write_set(quizset, formats: list[str], target: Path, jobs: int, started: fl
     n_q = sum(len(p.questions) for p in quizset.papers)
     for path in written:
         click.echo(str(target / Path(path).relative_to(stage)))
-    click.echo(f"{len(written)} files, {len(quizset.papers)} papers, {n_q} questions "
-               f"in {time.perf_counter() - started:.1f} s -> {target}", err=True)
+    click.echo(f"{len(written)} files, {len(quizset.papers)} papers ({marks_per_paper(quizset.papers)}), "
+               f"{n_q} questions in {time.perf_counter() - started:.1f} s -> {target}", err=True)
 
 
 @main.command()

@@ -74,18 +74,65 @@ def load_quiz(path: Path | str, bank: list[Template] | None = None, banks=()) ->
         spec.bank = resolve_bank(list(banks) + spec_banks(doc, Path(path)))
         bank = spec.bank.templates
     for i, sec in enumerate(doc.data["sections"]):
-        try:
-            pool = select(bank, modules=sec.get("modules", ()), topics=sec.get("topics", ()),
-                          ids=sec.get("templates", ()))
-        except QuizgenError as exc:
-            raise doc.error(["sections", i], exc.message, exc.fix) from None
-        if sec.get("form") == "multiple_choice":
-            pool = [t for t in pool if t.data.get("multiple_choice")]
-            if not pool:
-                raise doc.error(["sections", i, "form"], "no template of this section has a multiple-choice form",
-                                "choose form: numeric, or templates that have multiple_choice (quizgen list)")
+        pool = _section_pool(doc, i, sec, bank)
+        _check_fair(doc, i, sec, pool)
         spec.sections.append(pool)
     return spec
+
+
+def _section_pool(doc, i: int, sec: dict, bank: list[Template]) -> list[Template]:
+    """The templates a section draws from: selected, then narrowed by ``form`` and ``difficulty``."""
+    try:
+        pool = select(bank, modules=sec.get("modules", ()), topics=sec.get("topics", ()),
+                      ids=sec.get("templates", ()))
+    except QuizgenError as exc:
+        raise doc.error(["sections", i], exc.message, exc.fix) from None
+    if sec.get("form") == "multiple_choice":
+        pool = [t for t in pool if t.data.get("multiple_choice")]
+        if not pool:
+            raise doc.error(["sections", i, "form"], "no template of this section has a multiple-choice form",
+                            "choose form: numeric, or templates that have multiple_choice (quizgen list)")
+    if "difficulty" in sec:
+        found = sorted({t.difficulty for t in pool})
+        pool = [t for t in pool if t.difficulty == sec["difficulty"]]
+        if not pool:
+            raise doc.error(["sections", i, "difficulty"],
+                            f"no template of this section has difficulty {sec['difficulty']}",
+                            f"use one of the difficulties it has: {', '.join(map(str, found))}")
+    return pool
+
+
+def template_marks(tpl: Template) -> float:
+    """The marks a template's question carries when its section does not set ``marks:``."""
+    return tpl.data.get("marks", 1)
+
+
+def _check_fair(doc, i: int, sec: dict, pool: list[Template]) -> None:
+    """Refuse a section whose pool would give papers of different marks or difficulty
+    in the same question slot, unless the section says ``mix: true``."""
+    if sec.get("mix"):
+        return
+    problems, fixes = [], []
+    if "marks" not in sec and len({template_marks(t) for t in pool}) > 1:
+        problems.append("marks (" + _grouped(pool, template_marks, lambda m: f"{m:g} mark{'s' * (m != 1)}") + ")")
+        fixes.append("set marks: on the section (every question then counts the same)")
+    if len({t.difficulty for t in pool}) > 1:
+        problems.append("difficulties (" + _grouped(pool, lambda t: t.difficulty, lambda d: f"difficulty {d}") + ")")
+        levels = ", ".join(str(d) for d in sorted({t.difficulty for t in pool}))
+        fixes.append(f"narrow it with difficulty: (one of {levels}) or list templates: of one difficulty")
+    if problems:
+        name = f"section {i + 1}" + (f" ({sec['title']!r})" if sec.get("title") else "")
+        raise doc.error(["sections", i], f"{name} mixes {' and '.join(problems)}, so students would get "
+                        "papers of different weight", "; ".join(fixes) + "; or add mix: true to the section "
+                        "if mixing is intended")
+
+
+def _grouped(pool: list[Template], key, label) -> str:
+    """``difficulty 1: a, b; difficulty 2: c`` — the pool's templates grouped by ``key``."""
+    groups: dict = {}
+    for t in pool:
+        groups.setdefault(key(t), []).append(t.id)
+    return "; ".join(f"{label(k)}: {', '.join(ids)}" for k, ids in sorted(groups.items()))
 
 
 def load_roster(path: Path | str) -> list[Student]:
@@ -202,3 +249,13 @@ def answers_csv(quizset: QuizSet) -> str:
                             q["seed"], a["name"], json.dumps(a["value"]), a["display"],
                             json.dumps(a["tolerance"], sort_keys=True)])
     return buf.getvalue()
+
+
+def marks_per_paper(papers: list[Paper]) -> str:
+    """``23 marks per paper``, or the range when sections say ``mix: true``."""
+    totals = sorted({sum(q.get("marks", 1) for q in p.questions) for p in papers})
+    if not totals:
+        return "no papers"
+    if len(totals) == 1:
+        return f"{totals[0]:g} marks per paper"
+    return f"{totals[0]:g}–{totals[-1]:g} marks per paper (sections with mix: true)"

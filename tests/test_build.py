@@ -24,6 +24,8 @@ sections:
     questions: 2
     marks: 2
   - modules: [regression]
+    difficulty: 2
+    marks: 3
     questions: 1
     form: multiple_choice
 """
