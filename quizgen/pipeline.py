@@ -142,7 +142,7 @@ def _verify(tpl: Template, a: Answer, provenance: dict, seed: int) -> None:
 
 
 def display(a: Answer) -> str:
-    """TeX of an answer's value, rounded for display."""
+    """TeX of an answer's value at exactly the decimals it asks for (0.540, not 0.54)."""
     if a.kind == "expression" and a.result.display:
         return a.result.display
     if a.kind == "expression":
@@ -150,9 +150,9 @@ def display(a: Answer) -> str:
             tex(sp.Matrix(a.result.value))
     if a.kind == "point_set":
         return r",\quad ".join(
-            "(" + ", ".join(tex_value(v, a.digits) for v in p["point"].values()) + ")"
+            "(" + ", ".join(tex_value(v, a.digits, keep_zeros=True) for v in p["point"].values()) + ")"
             for p in _exact(a.result.value))
-    return tex_value(_exact(a.result.value), a.digits)
+    return tex_value(_exact(a.result.value), a.digits, keep_zeros=True)
 
 
 def _exact(value: Any) -> Any:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -15,6 +14,7 @@ from . import limits
 from .bank import Bank, Template, resolve_bank, select
 from .errors import QuizgenError
 from .export import Paper, QuizSet
+from .numfmt import plain_decimal, plain_value
 from .paths import examples_dir
 from .pipeline import generate_tasks
 from .sampling import derive_seed
@@ -236,19 +236,65 @@ def build_quizset(spec: QuizSpec, students: list[Student] | None = None, variant
                    options={"pdf": d.get("pdf", True), "moodle_form": d.get("moodle_form", "auto")})
 
 
+ANSWERS_CSV_COLUMNS = ["paper", "student_id", "student_name", "question", "marks", "template", "seed",
+                       "answer", "blank", "value", "choice", "tolerance"]
+
+
 def answers_csv(quizset: QuizSet) -> str:
-    """One row per answer per paper, for marking."""
+    """For a marker with a pen: one row per gradable blank of every paper (a matrix entry,
+    a vector component, a named value, a point's coordinate each), the value as plain text
+    at the decimals asked, the accepted distance as a plain decimal; a multiple-choice
+    answer is one row with the correct letter and that choice's text."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["paper", "student_id", "student_name", "question", "template", "seed", "answer", "value",
-                "display", "tolerance"])
+    w.writerow(ANSWERS_CSV_COLUMNS)
     for paper in quizset.papers:
+        head = [paper.label, paper.student_id or "", paper.student_name or ""]
         for n, q in enumerate(paper.questions, 1):
-            for a in q["answers"]:
-                w.writerow([paper.label, paper.student_id or "", paper.student_name or "", n, q["template"],
-                            q["seed"], a["name"], json.dumps(a["value"]), a["display"],
-                            json.dumps(a["tolerance"], sort_keys=True)])
+            for i, a in enumerate(q["answers"]):
+                start = head + [n, f"{q.get('marks', 1):g}", q["template"], q["seed"], a["name"]]
+                letter = _correct_letter(q.get("choices")) if i == 0 else None
+                if letter:
+                    w.writerow(start + [a["name"], plain_value(a["value"], a["round"]), letter, ""])
+                    continue
+                for blank, value in answer_blanks(a):
+                    w.writerow(start + [blank, plain_value(value, a["round"]), "", blank_tolerance(a, value)])
     return buf.getvalue()
+
+
+def _correct_letter(choices: list[dict] | None) -> str | None:
+    """A, B, ... of the correct choice (as the worksheet letters them), or None."""
+    for k, c in enumerate(choices or []):
+        if c.get("correct"):
+            return chr(65 + k)
+    return None
+
+
+def answer_blanks(a: dict) -> list[tuple[str, object]]:
+    """(blank name, value) for each gradable blank of an answer: ``J[1,2]`` for a matrix
+    entry, ``g[2]`` for a vector component (1-based), the part's name for a named answer,
+    ``point 1: x`` for a point set (points in increasing order, as Moodle asks)."""
+    value, name = a["value"], a["name"]
+    if a["kind"] == "point_set":
+        points = sorted(value, key=lambda p: [*p["point"].values(), p.get("multiplier", 0), p.get("value", 0)])
+        return [(f"point {k}: {field}", v) for k, p in enumerate(points, 1)
+                for field, v in [*p["point"].items(), *((f, p[f]) for f in ("multiplier", "value") if f in p)]]
+    if isinstance(value, dict):
+        return list(value.items())
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        return [(f"{name}[{r},{c}]", v) for r, row in enumerate(value, 1) for c, v in enumerate(row, 1)]
+    if isinstance(value, list):
+        return [(f"{name}[{k}]", v) for k, v in enumerate(value, 1)]
+    return [(name, value)]
+
+
+def blank_tolerance(a: dict, value) -> str:
+    """The distance from ``value`` a response may be and still count (``max(abs, rel·|value|)``),
+    as a plain decimal to 6 significant figures; empty for expressions and labels."""
+    tol = a.get("tolerance")
+    if not tol or isinstance(value, str):
+        return ""
+    return plain_decimal(float(f"{max(tol.get('abs', 0.0), tol.get('rel', 0.0) * abs(value)):.6g}"))
 
 
 def marks_per_paper(papers: list[Paper]) -> str:

@@ -62,14 +62,10 @@ def test_roster_gives_each_student_a_distinct_paper_and_a_matching_key(tmp_path)
     for p in papers.values():
         assert p[-1]["choices"] and p[0]["choices"] is None      # form: multiple_choice vs numeric
         assert p[0]["marks"] == 2
-    with open(out / "t-answers.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    assert len(rows) == sum(len(q["answers"]) for q in questions)
+    rows = _csv_rows(out / "t-answers.csv")
+    assert {r["paper"] for r in rows} == set(papers)
     for row in rows:
-        q = papers[row["paper"]][int(row["question"]) - 1]
-        answer = next(a for a in q["answers"] if a["name"] == row["answer"])
-        assert json.loads(row["value"]) == answer["value"]
-        assert row["student_id"] in row["paper"]
+        assert row["student_id"] in row["paper"] and row["student_name"] in row["paper"]
 
 
 def test_same_student_same_paper_whatever_the_roster_order(tmp_path):
@@ -177,3 +173,122 @@ def test_example_quiz_builds_in_every_format(tmp_path):
     assert len(PdfReader(out / f"{stem}-worksheet.pdf").pages) >= 2
     root = etree.parse(str(out / f"{stem}-moodle.xml")).getroot()
     assert root.tag == "quiz" and len(root.findall("question")) > len(questions) // 2
+
+
+# ---- answers.csv: one row per blank, checked against the JSON of the same build ---------------
+
+MARKING = """\
+name: t
+title: Marking
+seed: 8
+formats: [json]
+sections:
+  - templates: [jacobian-at-point, hessian-at-point, lagrange-three-variables, line-fit-unweighted,
+                derivative-exp-log-trig, gradient-descent-two-steps, total-derivative-three-variables]
+    questions: 7
+    mix: true
+  - modules: [regression]
+    difficulty: 2
+    marks: 3
+    questions: 1
+    form: multiple_choice
+"""
+
+
+def _csv_rows(path):
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _at(v, digits):
+    """The JSON number at the answer's decimals, half-up, zeros kept, never -0."""
+    from decimal import ROUND_HALF_UP, Decimal
+    d = Decimal(repr(float(v))).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    return f"{abs(d) if d == 0 else d:f}"
+
+
+def _expected_blanks(a):
+    """(blank, value) from the JSON value, walked here by hand."""
+    v, name = a["value"], a["name"]
+    if a["kind"] == "point_set":
+        out = []
+        for k, p in enumerate(sorted(v, key=lambda p: list(p["point"].values())), 1):
+            out += [(f"point {k}: {c}", x) for c, x in p["point"].items()]
+            out += [(f"point {k}: {f}", p[f]) for f in ("multiplier", "value") if f in p]
+        return out
+    if a["kind"] == "named":
+        return list(v.items())
+    if isinstance(v, list) and isinstance(v[0], list):
+        return [(f"{name}[{i + 1},{j + 1}]", x) for i in range(len(v)) for j, x in enumerate(v[i])]
+    if isinstance(v, list):
+        return [(f"{name}[{i + 1}]", x) for i, x in enumerate(v)]
+    return [(name, v)]
+
+
+def test_answers_csv_has_a_row_per_blank_matching_the_json(tmp_path):
+    out = tmp_path / "out"
+    result = _build(_spec(tmp_path, MARKING), "--variants", 3, "--out", out)
+    assert result.exit_code == 0, result.output
+    questions = json.loads((out / "t.json").read_text())
+    rows = iter(_csv_rows(out / "t-answers.csv"))
+    kinds, numbers = set(), 0
+    for q in questions:
+        paper_n = [x for x in questions if x["paper"] == q["paper"]].index(q) + 1
+        for i, a in enumerate(q["answers"]):
+            kinds.add(a["kind"])
+            correct = [k for k, c in enumerate(q["choices"] or []) if c["correct"]]
+            if i == 0 and correct:                 # graded by its letter: one row, letter and text
+                row = next(rows)
+                assert (row["paper"], int(row["question"]), row["answer"]) == (q["paper"], paper_n, a["name"])
+                assert row["choice"] == "ABCDEFGH"[correct[0]] and row["tolerance"] == ""
+                if isinstance(a["value"], dict):
+                    assert row["value"] == ", ".join(f"{k} = {_at(x, a['round'])}" for k, x in a["value"].items())
+                elif isinstance(a["value"], str):
+                    assert row["value"] == a["value"].replace("**", "^")
+                continue
+            for blank, value in _expected_blanks(a):
+                row = next(rows)
+                assert (row["paper"], int(row["question"]), row["answer"], row["blank"]) == \
+                    (q["paper"], paper_n, a["name"], blank)
+                assert row["choice"] == "" and float(row["marks"]) == q["marks"]
+                if isinstance(value, str):
+                    assert row["value"] == value.replace("**", "^") and row["tolerance"] == ""
+                    continue
+                numbers += 1
+                assert row["value"] == _at(value, a["round"]), (row, value)
+                tol = a["tolerance"]
+                limit = max(tol.get("abs", 0), tol.get("rel", 0) * abs(value))
+                assert "e" not in row["tolerance"].lower()
+                assert abs(float(row["tolerance"]) - limit) <= 1e-6 * limit
+    assert next(rows, None) is None
+    assert {"matrix", "point_set", "named", "vector", "number", "expression"} <= kinds and numbers > 40
+    text = (out / "t-answers.csv").read_text()
+    assert "\\" not in text and "$" not in text and "[[" not in text     # no TeX, no JSON
+
+
+def test_keys_show_every_decimal_the_answer_asks_for(tmp_path):
+    """0.540, not 0.54: each displayed number has exactly the answer's decimals."""
+    import re
+    out = tmp_path / "out"
+    result = _build(_spec(tmp_path, MARKING.replace("formats: [json]", "formats: [json, html, latex]")
+                          .replace("questions: 7", "questions: 7\n    answer_space: none")),
+                    "--variants", 4, "--no-pdf", "--out", out)
+    assert result.exit_code == 0, result.output
+    key_tex = (out / "t-key.tex").read_text()
+    key_html = (out / "t-key.html").read_text()
+    trailing = 0
+    for q in json.loads((out / "t.json").read_text()):
+        for a in q["answers"]:
+            if a["kind"] in ("expression", "label"):
+                continue
+            shown = re.findall(r"(?<![\w^_{])-?\d+(?:\.\d+)?", a["display"].replace(r"\quad", " "))
+            expected = [_at(v, a["round"]) for _, v in _expected_blanks(a)
+                        if a["kind"] != "point_set" or not _.endswith(("multiplier", "value"))]
+            if a["kind"] == "point_set":           # the key lists the points in the engine's order
+                shown, expected = sorted(shown), sorted(expected)
+            assert shown == expected, (a["display"], a["value"])
+            trailing += sum(x.endswith("0") and "." in x for x in shown)
+            assert a["display"] in key_tex
+            for x in shown:
+                assert f"<mn>{x.lstrip('-')}</mn>" in key_html
+    assert trailing > 0                            # some key ends in a zero that is kept
