@@ -267,7 +267,12 @@ def _rescue_logs(exc: QuizgenError, stage: Path, target: Path) -> QuizgenError:
 
 @main.command()
 @click.argument("spec", required=False, type=click.Path(dir_okay=False))
-@click.option("--roster", type=click.Path(dir_okay=False), help="CSV with columns id,name: one paper per student.")
+@click.option("--roster", type=click.Path(dir_okay=False),
+              help="CSV roster, one paper per student: an id column (id, student id, username, email, "
+                   "matriculation number ...) and a name column (name, full name, or first + last name).")
+@click.option("--id-column", metavar="COLUMN", help="The roster column holding student ids (default: found by header).")
+@click.option("--name-column", metavar="COLUMN",
+              help="The roster column holding names; \"first name+last name\" joins two (default: found by header).")
 @click.option("--variants", type=click.IntRange(1, 26), help="Versions A, B, ... without a roster (default: the spec's).")
 @click.option("--format", "fmt", default=None, help="Output format(s), comma-separated (default: the spec's).")
 @click.option("--out", type=click.Path(file_okay=False), help="Output folder (default: output/<quiz name>).")
@@ -283,7 +288,8 @@ def _rescue_logs(exc: QuizgenError, stage: Path, target: Path) -> QuizgenError:
               "(default folder: output/<quiz name>-shards); join them with quizgen merge.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 @bank_option
-def build(spec, roster, variants, fmt, out, pdf, duplex, moodle_form, moodle_figures, shard, jobs, banks):
+def build(spec, roster, id_column, name_column, variants, fmt, out, pdf, duplex, moodle_form, moodle_figures,
+          shard, jobs, banks):
     """Build a quiz set from SPEC (default: the example quiz shipped with quizgen).
 
     Writes worksheets, answer keys, Moodle XML and JSON into one folder, replacing
@@ -296,6 +302,7 @@ def build(spec, roster, variants, fmt, out, pdf, duplex, moodle_form, moodle_fig
       quizgen build
       quizgen build week3.yaml --variants 3
       quizgen build week3.yaml --roster class.csv --jobs 2
+      quizgen build week3.yaml --roster moodle-export.csv --id-column "ID number"
       quizgen build week3.yaml --bank course/
       quizgen build week3.yaml --roster class.csv --shard 2/8 --out shards
     """
@@ -309,7 +316,10 @@ def build(spec, roster, variants, fmt, out, pdf, duplex, moodle_form, moodle_fig
     for line in quiz.bank.warnings:
         click.echo(line, err=True)
     roster = roster or (str(spec_path.parent / quiz.data["roster"]) if quiz.data.get("roster") else None)
-    students = load_roster(roster) if roster else None
+    if (id_column or name_column) and not roster:
+        raise QuizgenError("--id-column and --name-column need a roster", where="quizgen build",
+                           fix="add --roster CLASS.csv (or roster: in the quiz spec)")
+    students = load_roster(roster, id_column, name_column) if roster else None
     try:
         formats = _formats(fmt) if fmt else list(quiz.data.get("formats") or export.available())
     except click.BadParameter as exc:

@@ -135,33 +135,103 @@ def _grouped(pool: list[Template], key, label) -> str:
     return "; ".join(f"{label(k)}: {', '.join(ids)}" for k, ids in sorted(groups.items()))
 
 
-def load_roster(path: Path | str) -> list[Student]:
-    """Students from a CSV with an ``id`` (or ``student_id``) column and a ``name`` column."""
+# Roster headers understood, in order of preference (compared by header_key: case, spaces,
+# "_", "-" and "." ignored).
+ID_HEADERS = ("id", "student id", "studentid", "id number", "student number", "student no", "sis user id",
+              "matriculation number", "matriculation", "matriculation no", "matric number", "matric no",
+              "matric", "matrikelnummer", "registration number", "candidate number", "username", "user name",
+              "login", "sis login id", "user id", "userid", "email", "email address", "e mail")
+NAME_HEADERS = ("name", "full name", "fullname", "student name", "display name", "student")
+FIRST_HEADERS = ("first name", "firstname", "given name", "given names", "forename", "forenames", "first")
+LAST_HEADERS = ("last name", "lastname", "surname", "family name", "last")
+
+
+def header_key(header: str) -> str:
+    """``"Student_ID "`` -> ``"student id"``: how roster headers are compared."""
+    return " ".join(header.replace("_", " ").replace("-", " ").replace(".", " ").lower().split())
+
+
+def load_roster(path: Path | str, id_column: str | None = None, name_column: str | None = None) -> list[Student]:
+    """Students from a CSV roster (comma, semicolon or tab separated; a BOM is fine).
+
+    The id and name columns are found by their usual headers (``ID_HEADERS``,
+    ``NAME_HEADERS``, or first + last name joined), or named by ``id_column`` /
+    ``name_column`` (``"first name+last name"`` joins columns).
+    """
     path = Path(path)
     text = read_text(path, "roster")
     if "\0" in text:
         raise QuizgenError("the roster contains NUL bytes, so it is not a CSV text file", file=str(path),
                            fix="export the roster from the spreadsheet as CSV (UTF-8)")
+    first = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=first.count)
     try:
-        return _students(path, csv.DictReader(io.StringIO(text)))
+        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
     except csv.Error as exc:
         raise QuizgenError(f"the roster is not valid CSV: {exc}", file=str(path),
                            fix="export the roster from the spreadsheet as CSV (UTF-8)") from None
+    header = rows[0] if rows else []
+    id_of = _id_column(path, header, id_column)
+    name_of = _name_column(path, header, name_column)
+    return _students(path, rows[1:], id_of, name_of)
 
 
-def _students(path: Path, reader: csv.DictReader) -> list[Student]:
-    cols = {c.strip().lower(): c for c in (reader.fieldnames or [])}
-    id_col = cols.get("id") or cols.get("student_id") or cols.get("student id")
-    if not id_col:
-        raise QuizgenError(f"the roster has no id column (columns: {', '.join(reader.fieldnames or []) or 'none'})",
-                           file=str(path), where="line 1",
-                           fix="make the first line a header with columns id,name")
-    name_col = cols.get("name") or cols.get("student_name")
+def _found(header: list[str]) -> str:
+    return ", ".join(repr(h) for h in header) if any(h.strip() for h in header) else "none"
+
+
+def _column(path: Path, header: list[str], wanted: str, option: str) -> int:
+    """The index of the column named ``wanted`` (compared by header_key)."""
+    keys = [header_key(h) for h in header]
+    if header_key(wanted) not in keys:
+        raise QuizgenError(f"{option} {wanted!r}: the roster has no such column (its columns: {_found(header)})",
+                           file=str(path), where="line 1", fix=f"give {option} one of the columns above")
+    return keys.index(header_key(wanted))
+
+
+def _first_of(header: list[str], names: tuple[str, ...]) -> int | None:
+    keys = [header_key(h) for h in header]
+    return next((keys.index(n) for n in names if n in keys), None)
+
+
+def _id_column(path: Path, header: list[str], option: str | None) -> int:
+    if option:
+        return _column(path, header, option, "--id-column")
+    found = _first_of(header, ID_HEADERS)
+    if found is None:
+        raise QuizgenError(f"the roster has no id column (its columns: {_found(header)})", file=str(path),
+                           where="line 1", fix="make the first line a header with an id column (id, student id, "
+                           "username, email, matriculation number ...) and a name column, or say which column "
+                           "holds the ids with --id-column COLUMN")
+    return found
+
+
+def _name_column(path: Path, header: list[str], option: str | None) -> list[int]:
+    """The column(s) whose cells, joined by spaces, are a student's name."""
+    if option:
+        return [_column(path, header, part, "--name-column") for part in option.split("+")]
+    whole = _first_of(header, NAME_HEADERS)
+    if whole is not None:
+        return [whole]
+    parts = [i for i in (_first_of(header, FIRST_HEADERS), _first_of(header, LAST_HEADERS)) if i is not None]
+    if not parts:
+        raise QuizgenError(f"the roster has no name column (its columns: {_found(header)})", file=str(path),
+                           where="line 1", fix="add a name column (name, full name, or first name and last "
+                           "name), or say which column holds the names with --name-column COLUMN "
+                           "(\"first name+last name\" joins two)")
+    return parts
+
+
+def _students(path: Path, rows: list[list[str]], id_of: int, name_of: list[int]) -> list[Student]:
     students, seen = [], {}
-    for line, row in enumerate(reader, start=2):
-        sid = (row.get(id_col) or "").strip()
+    for line, row in enumerate(rows, start=2):
+        if not any(cell.strip() for cell in row):
+            continue                                   # blank lines, trailing ,,, rows
+        cell = (lambda k: row[k].strip() if k < len(row) else "")
+        sid = cell(id_of)
         if not sid:
-            raise QuizgenError("empty student id", file=str(path), where=f"line {line}", fix="give every student an id")
+            raise QuizgenError("empty student id", file=str(path), where=f"line {line}",
+                               fix="give every student an id, or take the ids from another column with --id-column")
         if sid in seen:
             raise QuizgenError(f"duplicate student id {sid!r} (also on line {seen[sid]})", file=str(path),
                                where=f"line {line}", fix="student ids must be unique")
@@ -169,7 +239,7 @@ def _students(path: Path, reader: csv.DictReader) -> list[Student]:
         if len(seen) > limits.MAX_STUDENTS:
             raise QuizgenError(f"the roster lists more than {limits.MAX_STUDENTS:,} students", file=str(path),
                                where=f"line {line}", fix="split the roster into several builds")
-        students.append(Student(sid, (row.get(name_col) or "").strip() if name_col else ""))
+        students.append(Student(sid, " ".join(cell(k) for k in name_of if cell(k))))
     if not students:
         raise QuizgenError("the roster lists no students", file=str(path), fix="add one line per student")
     return students
