@@ -229,15 +229,16 @@ def generate(modules, topics, ids, all_, banks, count, seed, fmt, out, name, tit
     bank = _bank(banks)
     templates = select(bank.templates, modules=modules, topics=topics, ids=ids) \
         if (modules or topics or ids) else bank.scope
-    with click.progressbar(length=len(templates) * count, label="generating", file=sys.stderr,
-                           show_pos=True) as bar:
+    from .progress import Progress
+    with Progress("generating", len(templates) * count) as bar:
         questions = generate_questions(templates, count, seed, jobs, progress=bar.update)
     quizset = QuizSet(title=title, papers=[Paper("", questions)], name=name, seed=seed,
                       options={"pdf": pdf, "moodle_form": moodle_form, "moodle_figures": moodle_figures})
     out = Path(out)
     with all_or_nothing(out) as stage:          # every file of the set, or none of them
         try:
-            made = export.export(formats, quizset, stage, jobs)
+            with Progress("writing", eta=False) as bar:
+                made = export.export(formats, quizset, stage, jobs, progress=bar.step)
         except QuizgenError as exc:
             raise _rescue_logs(exc, stage, out) from None
         written = [out / Path(p).relative_to(stage) for p in made]
@@ -329,10 +330,10 @@ def build(spec, roster, id_column, name_column, variants, fmt, out, pdf, duplex,
     if not slice_:
         target = Path(out) if out else Path("output") / quiz.name
         _check_target(target)
-    bar = click.progressbar(length=1, label="generating", file=sys.stderr, show_pos=True, show_eta=False)
-    with bar:
+    from .progress import Progress
+    with Progress("generating") as bar:
         quizset = build_quizset(quiz, students, variants, jobs, progress=bar.update,
-                                on_total=lambda n: setattr(bar, "length", n), only=numbers)
+                                on_total=bar.set_total, only=numbers)
     if pdf is not None:
         quizset.options["pdf"] = pdf
     if moodle_form is not None:
@@ -384,13 +385,17 @@ def _write_set(quizset, formats: list[str], target: Path, jobs: int, started: fl
     import time
     from . import export
     from .fsutil import atomic_write, staging_dir
+    from .progress import Progress
     from .quiz import answers_csv, marks_per_paper
     with staging_dir(target) as stage:
-        try:
-            written = export.export(formats, quizset, stage, jobs)
-        except QuizgenError as exc:
-            raise _rescue_logs(exc, stage, target) from None
-        written.append(atomic_write(stage / f"{quizset.name}-answers.csv", answers_csv(quizset)))
+        with Progress("writing", eta=False) as bar:
+            try:
+                written = export.export(formats, quizset, stage, jobs,
+                                        progress=lambda step, steps: bar.step(step, steps + 1))
+            except QuizgenError as exc:
+                raise _rescue_logs(exc, stage, target) from None
+            bar.step("answers.csv")
+            written.append(atomic_write(stage / f"{quizset.name}-answers.csv", answers_csv(quizset)))
         atomic_write(stage / MARKER, "made by quizgen build\n")
     n_q = sum(len(p.questions) for p in quizset.papers)
     for path in written:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable, Iterable
@@ -302,13 +301,20 @@ def generate_tasks(tasks: list[tuple[Template, int, int, tuple]], jobs: int = 1,
             if progress:
                 progress(1)
         return results
+    from .workers import parallel_map
     work = [(str(t.source), seed, t.id, k, extra) for t, seed, k, extra in tasks]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for q in pool.map(_task, work, chunksize=max(1, len(work) // (jobs * 8))):
-            results.append(q)
-            if progress:
-                progress(1)
+    for q in parallel_map(_task, work, jobs, chunksize=_chunk(len(work), jobs)):
+        results.append(q)
+        if progress:
+            progress(1)
     return results
+
+
+MAX_CHUNK = 16      # tasks a worker takes at a time: few enough that progress moves steadily
+
+
+def _chunk(n_tasks: int, jobs: int) -> int:
+    return max(1, min(MAX_CHUNK, n_tasks // (jobs * 8)))
 
 
 def generate_questions(templates: Iterable[Template] | None = None, count: int = 1, seed: int = 0,

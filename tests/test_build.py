@@ -292,3 +292,102 @@ def test_keys_show_every_decimal_the_answer_asks_for(tmp_path):
             for x in shown:
                 assert f"<mn>{x.lstrip('-')}</mn>" in key_html
     assert trailing > 0                            # some key ends in a zero that is kept
+
+
+# ---- long runs: progress with a sensible estimate, Ctrl-C that ends at once -----------------
+
+class _Clock:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        return self.t
+
+
+def test_progress_estimate_ignores_start_up_and_waits_for_a_measured_rate():
+    import io
+    from quizgen.progress import Progress
+    clock, log = _Clock(), io.StringIO()
+    bar = Progress("generating", 100, file=log, clock=clock, tty=False)
+    clock.t = 10.0                       # workers start and import for 10 s, then 10 items a second
+    bar.update()
+    assert bar.eta() is None and "estimating" in bar.text()
+    for k in range(1, 21):
+        clock.t = 10.0 + k / 10
+        bar.update()
+        assert (bar.eta() is None) == (k < 20)       # not before 2 s of measured work
+    # 20 items in the 2 s since the first: 79 left at 10 a second (the whole 12 s would say 45 s)
+    assert abs(bar.eta() - 79 / 10) < 1e-9 and "0:08 left" in bar.text()
+    assert "21/100" in bar.text()
+
+
+def test_progress_in_a_log_writes_a_line_per_tenth_and_steps_name_themselves():
+    import io
+    from quizgen.progress import Progress
+    clock, log = _Clock(), io.StringIO()
+    with Progress("generating", 50, file=log, clock=clock, tty=False) as bar:
+        for _ in range(50):
+            clock.t += 1
+            bar.update()
+    lines = log.getvalue().splitlines()
+    assert len(lines) == 11 and lines[-1].endswith("50/50  done in 0:50")
+    log = io.StringIO()
+    with Progress("writing", file=log, clock=clock, tty=False, eta=False) as bar:
+        for name in ("json", "html", "answers.csv"):
+            bar.step(name, 3)
+            clock.t += 2
+    lines = log.getvalue().splitlines()
+    assert [line.split("  ")[-1] for line in lines] == ["json 0:00", "html 0:02", "answers.csv 0:04", "done in 0:06"]
+    assert ["0/3" in lines[0], "1/3" in lines[1], "3/3" in lines[3]] == [True] * 3
+
+
+def _group_members(pgid):
+    """Processes still alive in the process group ``pgid``."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            alive.append(stat.parent.name)
+    return alive
+
+
+@pytest.mark.parametrize("whole_group", [False, True], ids=["parent", "terminal-ctrl-c"])
+def test_ctrl_c_with_workers_ends_at_once_and_keeps_the_old_output(tmp_path, whole_group):
+    import signal
+    import time
+    spec = _spec(tmp_path, MARKING)
+    out = tmp_path / "out"
+    assert _build(spec, "--roster", _roster(tmp_path, 2), "--out", out).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    big = _roster(tmp_path, 1000)           # old pools finished their queued chunks: 20 s and more
+    log = tmp_path / "stderr.txt"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    with open(log, "w") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "quizgen", "build", str(spec), "--roster", str(big),
+                                 "--jobs", "2", "--out", str(out)], stdout=subprocess.DEVNULL, stderr=err,
+                                env=env, cwd=tmp_path, start_new_session=True)
+        try:
+            while "generating" not in log.read_text() or "/8000" not in log.read_text():
+                assert proc.poll() is None, log.read_text()
+                time.sleep(0.05)
+            time.sleep(1.5)                                  # the workers are busy generating
+            assert proc.poll() is None
+            sent = time.monotonic()
+            if whole_group:
+                os.killpg(proc.pid, signal.SIGINT)           # what Ctrl-C at a terminal does
+            else:
+                proc.send_signal(signal.SIGINT)
+            code = proc.wait(timeout=10)
+            print(f"\nCtrl-C ({'whole group' if whole_group else 'parent'}): exited {code} "
+                  f"after {time.monotonic() - sent:.2f} s")
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+    text = log.read_text()
+    assert code in (1, 130) and "Aborted" in text and "Traceback" not in text, text
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []     # no staging left
+    assert _group_members(proc.pid) == []                                             # no stray workers
