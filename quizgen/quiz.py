@@ -374,4 +374,4 @@ def marks_per_paper(papers: list[Paper]) -> str:
         return "no papers"
     if len(totals) == 1:
         return f"{totals[0]:g} marks per paper"
-    return f"{totals[0]:g}–{totals[-1]:g} marks per paper (sections with mix: true)"
+    return f"{totals[0]:g}–{totals[-1]:g} marks per paper, mixed by mix: true"

@@ -116,7 +116,7 @@ def test_mix_true_allows_a_mixed_pool_and_the_summary_gives_the_range(tmp_path):
     assert result.exit_code == 0, result.output
     totals = sorted({sum(q["marks"] for q in qs) for qs in _papers(out).values()})
     assert len(totals) > 1
-    assert f"({totals[0]:g}–{totals[-1]:g} marks per paper (sections with mix: true))" in result.output
+    assert f"({totals[0]:g}–{totals[-1]:g} marks per paper, mixed by mix: true)" in result.output
 
 
 def test_difficulty_narrows_the_pool_and_an_absent_difficulty_is_refused(tmp_path):
