@@ -292,6 +292,11 @@ def test_keys_show_every_decimal_the_answer_asks_for(tmp_path):
             for x in shown:
                 assert f"<mn>{x.lstrip('-')}</mn>" in key_html
     assert trailing > 0                            # some key ends in a zero that is kept
+    numeric = sum(a["kind"] not in ("expression", "label") for q in json.loads((out / "t.json").read_text())
+                  for a in q["answers"])
+    tolerances = re.findall(r'<span class="tolerance">\(([^<]*)\)</span>', key_html)
+    assert len(tolerances) == numeric                # none on symbolic answers
+    assert all(re.fullmatch(r"±\d+(\.\d+)?", t) for t in tolerances), tolerances   # plain decimals
 
 
 # ---- long runs: progress with a sensible estimate, Ctrl-C that ends at once -----------------
