@@ -229,15 +229,16 @@ def generate(modules, topics, ids, all_, banks, count, seed, fmt, out, name, tit
     bank = _bank(banks)
     templates = select(bank.templates, modules=modules, topics=topics, ids=ids) \
         if (modules or topics or ids) else bank.scope
-    with click.progressbar(length=len(templates) * count, label="generating", file=sys.stderr,
-                           show_pos=True) as bar:
+    from .progress import Progress
+    with Progress("generating", len(templates) * count) as bar:
         questions = generate_questions(templates, count, seed, jobs, progress=bar.update)
     quizset = QuizSet(title=title, papers=[Paper("", questions)], name=name, seed=seed,
                       options={"pdf": pdf, "moodle_form": moodle_form, "moodle_figures": moodle_figures})
     out = Path(out)
     with all_or_nothing(out) as stage:          # every file of the set, or none of them
         try:
-            made = export.export(formats, quizset, stage, jobs)
+            with Progress("writing", eta=False) as bar:
+                made = export.export(formats, quizset, stage, jobs, progress=bar.step)
         except QuizgenError as exc:
             raise _rescue_logs(exc, stage, out) from None
         written = [out / Path(p).relative_to(stage) for p in made]
@@ -267,7 +268,12 @@ def _rescue_logs(exc: QuizgenError, stage: Path, target: Path) -> QuizgenError:
 
 @main.command()
 @click.argument("spec", required=False, type=click.Path(dir_okay=False))
-@click.option("--roster", type=click.Path(dir_okay=False), help="CSV with columns id,name: one paper per student.")
+@click.option("--roster", type=click.Path(dir_okay=False),
+              help="CSV roster, one paper per student: an id column (id, student id, username, email, "
+                   "matriculation number ...) and a name column (name, full name, or first + last name).")
+@click.option("--id-column", metavar="COLUMN", help="The roster column holding student ids (default: found by header).")
+@click.option("--name-column", metavar="COLUMN",
+              help="The roster column holding names; \"first name+last name\" joins two (default: found by header).")
 @click.option("--variants", type=click.IntRange(1, 26), help="Versions A, B, ... without a roster (default: the spec's).")
 @click.option("--format", "fmt", default=None, help="Output format(s), comma-separated (default: the spec's).")
 @click.option("--out", type=click.Path(file_okay=False), help="Output folder (default: output/<quiz name>).")
@@ -283,7 +289,8 @@ def _rescue_logs(exc: QuizgenError, stage: Path, target: Path) -> QuizgenError:
               "(default folder: output/<quiz name>-shards); join them with quizgen merge.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 @bank_option
-def build(spec, roster, variants, fmt, out, pdf, duplex, moodle_form, moodle_figures, shard, jobs, banks):
+def build(spec, roster, id_column, name_column, variants, fmt, out, pdf, duplex, moodle_form, moodle_figures,
+          shard, jobs, banks):
     """Build a quiz set from SPEC (default: the example quiz shipped with quizgen).
 
     Writes worksheets, answer keys, Moodle XML and JSON into one folder, replacing
@@ -296,12 +303,13 @@ def build(spec, roster, variants, fmt, out, pdf, duplex, moodle_form, moodle_fig
       quizgen build
       quizgen build week3.yaml --variants 3
       quizgen build week3.yaml --roster class.csv --jobs 2
+      quizgen build week3.yaml --roster moodle-export.csv --id-column "ID number"
       quizgen build week3.yaml --bank course/
       quizgen build week3.yaml --roster class.csv --shard 2/8 --out shards
     """
     import time
     from . import export, shards
-    from .quiz import build_quizset, default_spec, load_quiz, load_roster, paper_keys
+    from .quiz import build_quizset, default_spec, load_quiz, load_roster, marks_per_paper, paper_keys
     started = time.perf_counter()
     slice_ = shards.parse(shard) if shard else None
     spec_path = Path(spec) if spec else default_spec()
@@ -309,7 +317,10 @@ def build(spec, roster, variants, fmt, out, pdf, duplex, moodle_form, moodle_fig
     for line in quiz.bank.warnings:
         click.echo(line, err=True)
     roster = roster or (str(spec_path.parent / quiz.data["roster"]) if quiz.data.get("roster") else None)
-    students = load_roster(roster) if roster else None
+    if (id_column or name_column) and not roster:
+        raise QuizgenError("--id-column and --name-column need a roster", where="quizgen build",
+                           fix="add --roster CLASS.csv (or roster: in the quiz spec)")
+    students = load_roster(roster, id_column, name_column) if roster else None
     try:
         formats = _formats(fmt) if fmt else list(quiz.data.get("formats") or export.available())
     except click.BadParameter as exc:
@@ -319,10 +330,10 @@ def build(spec, roster, variants, fmt, out, pdf, duplex, moodle_form, moodle_fig
     if not slice_:
         target = Path(out) if out else Path("output") / quiz.name
         _check_target(target)
-    bar = click.progressbar(length=1, label="generating", file=sys.stderr, show_pos=True, show_eta=False)
-    with bar:
+    from .progress import Progress
+    with Progress("generating") as bar:
         quizset = build_quizset(quiz, students, variants, jobs, progress=bar.update,
-                                on_total=lambda n: setattr(bar, "length", n), only=numbers)
+                                on_total=bar.set_total, only=numbers)
     if pdf is not None:
         quizset.options["pdf"] = pdf
     if moodle_form is not None:
@@ -335,7 +346,8 @@ def build(spec, roster, variants, fmt, out, pdf, duplex, moodle_form, moodle_fig
                             numbers, len(keys), formats, stamp)
         click.echo(str(path))
         click.echo(f"shard {slice_[0]} of {slice_[1]}: {len(numbers)} of {len(keys)} papers "
-                   f"in {time.perf_counter() - started:.1f} s -> {path}", err=True)
+                   f"({marks_per_paper(quizset.papers)}) in {time.perf_counter() - started:.1f} s -> {path}",
+                   err=True)
         return
     _write_set(quizset, formats, target, jobs, started)
 
@@ -373,19 +385,23 @@ def _write_set(quizset, formats: list[str], target: Path, jobs: int, started: fl
     import time
     from . import export
     from .fsutil import atomic_write, staging_dir
-    from .quiz import answers_csv
+    from .progress import Progress
+    from .quiz import answers_csv, marks_per_paper
     with staging_dir(target) as stage:
-        try:
-            written = export.export(formats, quizset, stage, jobs)
-        except QuizgenError as exc:
-            raise _rescue_logs(exc, stage, target) from None
-        written.append(atomic_write(stage / f"{quizset.name}-answers.csv", answers_csv(quizset)))
+        with Progress("writing", eta=False) as bar:
+            try:
+                written = export.export(formats, quizset, stage, jobs,
+                                        progress=lambda step, steps: bar.step(step, steps + 1))
+            except QuizgenError as exc:
+                raise _rescue_logs(exc, stage, target) from None
+            bar.step("answers.csv")
+            written.append(atomic_write(stage / f"{quizset.name}-answers.csv", answers_csv(quizset)))
         atomic_write(stage / MARKER, "made by quizgen build\n")
     n_q = sum(len(p.questions) for p in quizset.papers)
     for path in written:
         click.echo(str(target / Path(path).relative_to(stage)))
-    click.echo(f"{len(written)} files, {len(quizset.papers)} papers, {n_q} questions "
-               f"in {time.perf_counter() - started:.1f} s -> {target}", err=True)
+    click.echo(f"{len(written)} files, {len(quizset.papers)} papers ({marks_per_paper(quizset.papers)}), "
+               f"{n_q} questions in {time.perf_counter() - started:.1f} s -> {target}", err=True)
 
 
 @main.command()

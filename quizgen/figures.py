@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from concurrent.futures import ProcessPoolExecutor
 
 import contourpy
 import matplotlib
@@ -61,10 +60,10 @@ def prerender(specs: list[dict], formats: list[str], jobs: int) -> None:
             todo.setdefault(_key(spec, fmt), (spec, fmt))
     if jobs <= 1 or len(todo) < 2:
         return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        keys = list(todo)
-        for key, data in zip(keys, pool.map(_draw_item, [todo[k] for k in keys], chunksize=8)):
-            _DRAWN[key] = data
+    from .workers import parallel_map          # workers end at once on Ctrl-C
+    keys = list(todo)
+    for key, data in zip(keys, parallel_map(_draw_item, [todo[k] for k in keys], jobs, chunksize=8)):
+        _DRAWN[key] = data
 
 
 def _draw_item(item: tuple[dict, str]) -> bytes:

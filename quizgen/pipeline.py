@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable, Iterable
@@ -142,7 +141,7 @@ def _verify(tpl: Template, a: Answer, provenance: dict, seed: int) -> None:
 
 
 def display(a: Answer) -> str:
-    """TeX of an answer's value, rounded for display."""
+    """TeX of an answer's value at exactly the decimals it asks for (0.540, not 0.54)."""
     if a.kind == "expression" and a.result.display:
         return a.result.display
     if a.kind == "expression":
@@ -150,9 +149,9 @@ def display(a: Answer) -> str:
             tex(sp.Matrix(a.result.value))
     if a.kind == "point_set":
         return r",\quad ".join(
-            "(" + ", ".join(tex_value(v, a.digits) for v in p["point"].values()) + ")"
+            "(" + ", ".join(tex_value(v, a.digits, keep_zeros=True) for v in p["point"].values()) + ")"
             for p in _exact(a.result.value))
-    return tex_value(_exact(a.result.value), a.digits)
+    return tex_value(_exact(a.result.value), a.digits, keep_zeros=True)
 
 
 def _exact(value: Any) -> Any:
@@ -304,13 +303,20 @@ def generate_tasks(tasks: list[tuple[Template, int, int, tuple]], jobs: int = 1,
             if progress:
                 progress(1)
         return results
+    from .workers import parallel_map
     work = [(str(t.source), seed, t.id, k, extra) for t, seed, k, extra in tasks]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for q in pool.map(_task, work, chunksize=max(1, len(work) // (jobs * 8))):
-            results.append(q)
-            if progress:
-                progress(1)
+    for q in parallel_map(_task, work, jobs, chunksize=_chunk(len(work), jobs)):
+        results.append(q)
+        if progress:
+            progress(1)
     return results
+
+
+MAX_CHUNK = 16      # tasks a worker takes at a time: few enough that progress moves steadily
+
+
+def _chunk(n_tasks: int, jobs: int) -> int:
+    return max(1, min(MAX_CHUNK, n_tasks // (jobs * 8)))
 
 
 def generate_questions(templates: Iterable[Template] | None = None, count: int = 1, seed: int = 0,

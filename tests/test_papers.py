@@ -79,7 +79,8 @@ def _papers(reader: PdfReader) -> list[list[int]]:
 def roster_builds(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("papers")
     roster = tmp / "class.csv"
-    roster.write_text("id,name\ns1,Ada Lovelace\ns2,Bob Babbage\ns3,Cy Hopper\ns4,Di Noether\n")
+    roster.write_text("id,name\ns1,Ada Lovelace\ns2,Bob Babbage\ns3,Cy Hopper\ns4,Di Noether\n"
+                      "s5,Ed Euler\ns6,Flo Fermat\n")          # s5 has an odd page count (fair example quiz)
     builds = {}
     for flag in ("--duplex", "--no-duplex"):
         out = tmp / flag.strip("-")
@@ -90,7 +91,7 @@ def roster_builds(tmp_path_factory):
 
 def test_duplex_papers_start_on_a_new_sheet(roster_builds):
     papers = _papers(roster_builds["--duplex"])
-    assert len(papers) == 4
+    assert len(papers) == 6
     for pages in papers:
         assert pages[0] % 2 == 0 and len(pages) % 2 == 0, [len(p) for p in papers]
     # the padding is what makes it so: without it the same papers have an odd length

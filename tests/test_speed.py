@@ -137,9 +137,11 @@ formats: [json, html, latex, moodle]
 sections:
   - templates: [product-rule-at-point, jacobian-at-point, weighted-line-fit]
     questions: 2
+    mix: true
   - modules: [regression]
     questions: 1
     form: multiple_choice
+    mix: true
 """
 
 

@@ -84,14 +84,24 @@ def get(name: str) -> Exporter:
 FIGURE_FORMATS = {"html": "svg", "latex": "pdf", "moodle": "svg", "practice": "svg"}   # moodle: options["moodle_figures"]
 
 
-def export(formats: list[str], quizset: QuizSet, out_dir: Path, jobs: int = 1) -> list[Path]:
-    """Run each exporter in turn into ``out_dir``; returns every path written."""
+def export(formats: list[str], quizset: QuizSet, out_dir: Path, jobs: int = 1,
+           progress: Callable[[str, int], None] | None = None) -> list[Path]:
+    """Run each exporter in turn into ``out_dir``; returns every path written.
+
+    ``progress(step, steps)`` is called as each step starts ("figures", then each format).
+    """
     specs = [q[key] for q in quizset.questions for key in ("figure", "solution_figure") if q.get(key)]
-    if specs and jobs > 1:                      # matplotlib only when figures are drawn
+    ahead = bool(specs) and jobs > 1            # matplotlib only when figures are drawn
+    steps = len(formats) + ahead
+    if ahead:
+        if progress:
+            progress("figures", steps)
         from .. import figures
         wanted = {**FIGURE_FORMATS, "moodle": quizset.options.get("moodle_figures") or "svg"}
         figures.prerender(specs, sorted({wanted[f] for f in formats if f in wanted}), jobs)
     written: list[Path] = []
     for fmt in formats:
+        if progress:
+            progress(fmt, steps)
         written += get(fmt)(quizset, Path(out_dir))
     return written
