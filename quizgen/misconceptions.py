@@ -101,6 +101,9 @@ def _derivative_like(op, inputs, value, **how):
     if op == "hessian":
         f, xs = inputs["expression"], inputs["variables"]
         return [[_at(_wrong_diff(_wrong_diff(f, a, **how), b, **how), inputs) for b in xs] for a in xs]
+    if op in ("steepest_ascent", "directional_derivative"):
+        g = [_at(_wrong_diff(inputs["expression"], v, **how), inputs) for v in inputs["variables"]]
+        return _along(op, inputs, g)
     if op == "partial_derivative":
         e = inputs["expression"]
         for v in inputs["variables"]:
@@ -115,7 +118,7 @@ def _derivative_like(op, inputs, value, **how):
 
 
 @misconception("missing_inner_derivative", ("derivative", "gradient", "jacobian", "partial_derivative", "hessian",
-                                            "chain_rule"),
+                                            "chain_rule", "steepest_ascent", "directional_derivative"),
                "The inner derivative is missing: by the chain rule, $\\frac{d}{dx} f(g(x)) = f\'(g(x))\\, g\'(x)$.")
 def _missing_inner(op, inputs, value):
     return _derivative_like(op, inputs, value, chain=False)
@@ -247,7 +250,8 @@ def _negated(value):
 
 
 @misconception("sign_error", ("derivative", "gradient", "jacobian", "hessian", "evaluate", "difference_quotient",
-                              "partial_derivative", "chain_rule", "taylor_evaluate", "taylor_coefficients", "backprop"),
+                              "partial_derivative", "chain_rule", "directional_derivative", "taylor_evaluate",
+                              "taylor_coefficients", "backprop"),
                "A sign slipped: check the sign of each term, and of each derivative you use.", _sign_feedback)
 def _sign(op, inputs, value):
     return _negated(value)
@@ -744,17 +748,20 @@ def _function_value(op, inputs, value):
     return _at(inputs["expression"], inputs)
 
 
-@misconception("power_rule_coefficient_missing", ("derivative", "gradient", "jacobian", "partial_derivative", "hessian"),
+@misconception("power_rule_coefficient_missing", ("derivative", "gradient", "jacobian", "partial_derivative", "hessian",
+                                                  "steepest_ascent", "directional_derivative"),
                "The power rule brings the exponent down as a factor: $\\frac{d}{dx} x^n = n x^{n-1}$, "
                "not $x^{n-1}$.")
 def _coefficient_missing(op, inputs, value):
     return _derivative_like(op, inputs, value, drop_coefficient=True)
 
 
-@misconception("gradient_components_swapped", ("gradient",),
+@misconception("gradient_components_swapped", ("gradient", "steepest_ascent", "directional_derivative"),
                "The components are in the wrong order: component $i$ of $\\nabla f$ is the partial derivative "
                "with respect to the $i$-th variable, in the order the variables are listed.")
 def _components_swapped(op, inputs, value):
+    if op == "directional_derivative":
+        return _along(op, inputs, list(reversed(_first_partials(inputs))))
     return list(reversed(value))
 
 
@@ -1005,3 +1012,76 @@ def _over_2h(op, inputs, value):
 def _as_if_linear(op, inputs, value):
     x, h = inputs["variable"], inputs["h"]
     return inputs["expression"].subs(x, h) / h
+
+
+# ---- directions: steepest ascent and the directional derivative ---------------------
+
+def _direction_of(inputs):
+    from .engine.directional import _direction
+    return _direction(inputs["direction"], len(inputs["variables"]))
+
+
+def _along(op, inputs, grad, length=None):
+    """From a gradient at the point: the steepest-ascent unit vector, or the rate along the
+    question's direction; ``length(v)`` is how a vector's length is (mis)taken."""
+    length = length or (lambda v: sp.sqrt(sum(c ** 2 for c in v)))
+    if op == "steepest_ascent":
+        n = length(grad)
+        if n == 0:
+            raise Degenerate("zero gradient")
+        return [c / n for c in grad]
+    v = _direction_of(inputs)
+    return sum((a * b for a, b in zip(grad, v)), sp.Integer(0)) / length(v)
+
+
+@misconception("steepest_ascent_not_normalised", ("steepest_ascent",),
+               "The direction is asked as a unit vector: divide the gradient by its length "
+               "$\\lVert \\nabla f \\rVert$.")
+def _not_normalised(op, inputs, value):
+    return _first_partials(inputs)
+
+
+@misconception("steepest_descent_for_ascent", ("steepest_ascent",),
+               "$-\\nabla f/\\lVert \\nabla f \\rVert$ points downhill, the direction of steepest descent; "
+               "$f$ increases fastest along $+\\nabla f$.")
+def _descent_for_ascent(op, inputs, value):
+    return _negated(value)
+
+
+@misconception("length_as_component_sum", ("steepest_ascent", "directional_derivative"),
+               "The length of a vector is $\\sqrt{v_1^2 + v_2^2 + \\dots}$, not the sum of its components' "
+               "sizes $|v_1| + |v_2| + \\dots$.")
+def _component_sum(op, inputs, value):
+    grad = _first_partials(inputs)
+    return _along(op, inputs, grad, lambda v: sum(abs(c) for c in v))
+
+
+@misconception("direction_not_normalised", ("directional_derivative",),
+               "The direction must be a unit vector: $D_{\\mathbf{u}} f = \\nabla f \\cdot \\mathbf{v}/\\lVert "
+               "\\mathbf{v} \\rVert$; $\\nabla f \\cdot \\mathbf{v}$ grows with the length of $\\mathbf{v}$.")
+def _direction_raw(op, inputs, value):
+    return _along(op, inputs, _first_partials(inputs), lambda v: 1)
+
+
+@misconception("directional_as_gradient_length", ("directional_derivative",),
+               "$\\lVert \\nabla f \\rVert$ is the largest rate of change, the one along the gradient; "
+               "along another direction the rate is $\\nabla f \\cdot \\mathbf{u}$.")
+def _gradient_length(op, inputs, value):
+    return sp.sqrt(sum(c ** 2 for c in _first_partials(inputs)))
+
+
+@misconception("path_velocity_normalised", ("chain_rule",),
+               "Along a path the rate per unit time is $\\frac{d}{dt} f(\\mathbf{r}(t)) = \\nabla f \\cdot "
+               "\\mathbf{r}'(t)$ with the velocity as it is; dividing by $\\lVert \\mathbf{r}'(t) \\rVert$ gives "
+               "the rate per unit length (a directional derivative).")
+def _velocity_normalised(op, inputs, value):
+    f, subs = inputs["expression"], dict(inputs["substitutions"])
+    if inputs.get("variables") or len(subs) < 2 or not inputs.get("at"):
+        raise Degenerate("needs a path r(t) with two or more coordinates, at a point")
+    t = inputs["variable"]
+    grad = [_at(diff(f, u).subs(subs), inputs) for u in subs]
+    velocity = [_at(diff(e, t), inputs) for e in subs.values()]
+    speed = sp.sqrt(sum(c ** 2 for c in velocity))
+    if speed == 0:
+        raise Degenerate("the path stands still")
+    return sum((a * b for a, b in zip(grad, velocity)), sp.Integer(0)) / speed
