@@ -143,7 +143,8 @@ def _cross_doubled(op, inputs, value):
 
 
 @misconception("hessian_cross_term_missing", ("hessian",),
-               "The off-diagonal entries are the mixed partials, which are not zero here.")
+               "The off-diagonal entries are the mixed partials $f_{xy} = f_{yx}$: they are not zero here, because "
+               "the variables appear together in a term.")
 def _cross_missing(op, inputs, value):
     return [[v if i == j else 0 * v for j, v in enumerate(r)] for i, r in enumerate(value)]
 
@@ -172,13 +173,15 @@ def _ascent(op, inputs, value):
 
 
 @misconception("newton_wrong_sign", ("newton_raphson",),
-               "The Newton step is $x - f(x)/f\'(x)$; adding $f(x)/f\'(x)$ moves the wrong way.")
+               "The Newton step is $x - f(x)/f\'(x)$; adding $f(x)/f\'(x)$ moves away from the root, up the "
+               "tangent instead of down to where it crosses zero.")
 def _newton_sign(op, inputs, value):
     return _newton(inputs, lambda x, f, d: x + f / d)
 
 
 @misconception("newton_inverted", ("newton_raphson",),
-               "The Newton step divides $f$ by $f\'$, not $f\'$ by $f$.")
+               "The Newton step divides the function value by the slope, $x - f(x)/f\'(x)$, not the slope by the "
+               "value: the tangent at $x$ reaches zero a distance $f(x)/f\'(x)$ away.")
 def _newton_inverted(op, inputs, value):
     return _newton(inputs, lambda x, f, d: x - d / f)
 
@@ -652,7 +655,8 @@ def _chain_transposed(op, inputs, value):
 
 
 @misconception("squared_error_factor_missing", ("backprop",),
-               "The factor 2 was dropped: $\\frac{d}{da}(a - y)^2 = 2(a - y)$.")
+               "The factor 2 was dropped: for the cost $C = (a - y)^2$, $\\frac{\\partial C}{\\partial a} = 2(a - y)$, "
+               "and every gradient behind it carries that 2.")
 def _factor_two(op, inputs, value):
     if str(inputs.get("cost") or "squared_error") != "squared_error":
         raise Degenerate("the cost has no factor 2")

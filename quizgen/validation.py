@@ -43,7 +43,7 @@ def few_options_warning(tpl, stats: dict) -> str | None:
     where = tpl.doc.where(["multiple_choice", "misconceptions"])
     fix = (f"add some of the misconceptions of {op!r} to multiple_choice.misconceptions: {', '.join(more)}"
            if more else f"no other misconception applies to {op!r}; see quizgen list --misconceptions")
-    return (f"warn {tpl.id} ({tpl.source}, {where}): only "
+    return (f"warning: {tpl.source}, {where}: template {tpl.id} has only "
             f"{stats['options']} options in {stats['few']} of {stats['samples']} samples (fewer than "
             f"{FEW_OPTIONS}); {fix}")
 
