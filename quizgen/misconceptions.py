@@ -232,7 +232,8 @@ def _sign_feedback(op, inputs):
     """The sign-slip feedback with an example from this question's own functions."""
     text = " ".join(str(e) for e in _expressions(inputs))
     if "cos(" in text:
-        return "A sign slipped: check the sign of each term (for example $\\frac{d}{dx}\\cos x = -\\sin x$)."
+        return ("A sign slipped: check the sign of each term (for example, differentiating $\\cos$ brings in "
+                "a minus sign).")
     if op == "backprop":
         return ("A sign slipped: $\\frac{\\partial C}{\\partial a} = 2(a - y)$, output minus target, "
                 "not $2(y - a)$.")

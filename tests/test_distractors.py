@@ -93,8 +93,9 @@ def named_functions(tex: str) -> set[str]:
 
 
 def question_functions(q: dict) -> set[str]:
-    """The functions the question's expressions (provenance) and prompt contain."""
-    found = named_functions(q["prompt"])
+    """The functions the question's expressions (provenance), prompt and worked solution contain
+    (the solution has the derivatives: -sin x in a question about cos x)."""
+    found = named_functions(q["prompt"]) | named_functions(q["solution"])
 
     def walk(v):
         if isinstance(v, dict):
@@ -112,8 +113,6 @@ def question_functions(q: dict) -> set[str]:
                 pass
     for a in q["answers"]:
         walk(a["provenance"]["inputs"])
-    if any(a["provenance"]["op"] in ("forward", "backprop") for a in q["answers"]):
-        found.add("sigmoid") if "sigmoid" in found else None
     return found
 
 
