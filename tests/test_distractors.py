@@ -366,3 +366,12 @@ def test_an_options_count_that_cannot_be_met_is_an_error_saying_what_to_do(tmp_p
     result = run("validate", str(_template(tmp_path, ["sign_error", "cos_derivative_sign"], 3)), "--samples", "2")
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "fewer than 3 distinct options" in result.output and "list more multiple_choice misconceptions" in result.output
+
+
+def test_question_specific_feedback_is_safe_inside_a_moodle_blank(generated):
+    from quizgen.export.moodle_text import cloze_plain
+    texts = {m["feedback"] for qs in generated.values() for q in qs for a in q["answers"] for m in a["misconceptions"]}
+    assert any("\\tanh" in t for t in texts) and any("\\cos" in t for t in texts)   # specific ones are among them
+    for t in texts:
+        plain = cloze_plain(t)
+        assert plain and not set(plain) & set("{}~#<>&\\$"), (t, plain)
