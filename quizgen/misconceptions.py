@@ -56,10 +56,13 @@ def _at(expr, inputs):
 
 # ---- wrong differentiation rules ----------------------------------------------------
 
-def _wrong_diff(expr, x, *, chain=True, product=True, keep_exponent=False, drop_coefficient=False):
+def _wrong_diff(expr, x, *, chain=True, product=True, keep_exponent=False, drop_coefficient=False,
+                negative_as_positive=False):
     """Differentiate with one rule done wrong: no inner derivative, product rule as a
-    product of derivatives, the power rule keeping the exponent or not bringing it down."""
-    how = dict(chain=chain, product=product, keep_exponent=keep_exponent, drop_coefficient=drop_coefficient)
+    product of derivatives, the power rule keeping the exponent, not bringing it down, or
+    bringing a negative exponent down without its minus sign."""
+    how = dict(chain=chain, product=product, keep_exponent=keep_exponent, drop_coefficient=drop_coefficient,
+               negative_as_positive=negative_as_positive)
 
     def d(e):
         return _wrong_diff(e, x, **how)
@@ -83,7 +86,8 @@ def _wrong_diff(expr, x, *, chain=True, product=True, keep_exponent=False, drop_
         base, ex = expr.args
         if ex.has(x):
             return diff(expr, x)
-        outer = (1 if drop_coefficient else ex) * base ** (ex if keep_exponent and ex.is_number and ex > 1 else ex - 1)
+        factor = 1 if drop_coefficient else (-ex if negative_as_positive and ex.is_number and ex < 0 else ex)
+        outer = factor * base ** (ex if keep_exponent and ex.is_number and ex > 1 else ex - 1)
         return outer * d(base) if chain else outer
     if isinstance(expr, sp.Function) and len(expr.args) == 1:
         outer = diff(expr.func(_U), _U).subs(_U, expr.args[0])
@@ -1090,3 +1094,63 @@ def _velocity_normalised(op, inputs, value):
     if speed == 0:
         raise Degenerate("the path stands still")
     return sum((a * b for a, b in zip(grad, velocity)), sp.Integer(0)) / speed
+
+
+@misconception("negative_exponent_sign_lost", ("derivative", "gradient", "partial_derivative"),
+               "A negative exponent comes down with its minus sign: $\\frac{d}{dx} x^{-m} = -m\\, x^{-m-1}$, "
+               "so $\\frac{d}{dx} \\frac{1}{x} = -\\frac{1}{x^2}$.")
+def _negative_exponent(op, inputs, value):
+    return _derivative_like(op, inputs, value, negative_as_positive=True)
+
+
+@misconception("average_rate_for_instantaneous", ("derivative",),
+               "This is the average rate over the next unit, $f(a + 1) - f(a)$; the instantaneous rate is "
+               "the limit of the difference quotient as $h \\to 0$, the derivative $f'(a)$.")
+def _average_rate(op, inputs, value):
+    f, x = _single(inputs)
+    at = inputs.get("at")
+    if not at:
+        raise Degenerate("only at a point")
+    a = at[x]
+    return f.subs(x, a + 1) - f.subs(x, a)
+
+
+@misconception("activation_confused", ("forward",),
+               "A different activation function was used from the one the question gives: apply the "
+               "network's own activation to $z$.", lambda op, inputs: _activation_named(
+                   inputs, "A different activation function was used: this neuron applies ${f}$ to $z$."))
+def _activation_confused(op, inputs, value):
+    from . import engine
+    swap = {"sigmoid": "tanh", "tanh": "sigmoid"}
+    layers = [dict(layer, activation=swap.get(str(layer.get("activation", "sigmoid")), layer.get("activation")))
+              for layer in inputs["layers"]]
+    if layers == list(inputs["layers"]):
+        raise Degenerate("no sigmoid or tanh layer")
+    return engine.run(op, dict(inputs, layers=layers)).value
+
+
+@misconception("weighted_sum_term_missing", ("forward",),
+               "A term of the weighted sum is missing: $z = w_1 x_1 + w_2 x_2 + \\dots + b$ adds the product "
+               "of every input with its weight.")
+def _term_missing(op, inputs, value):
+    from . import engine
+    first = inputs["layers"][0]
+    rows = first["weights"] if isinstance(first["weights"], list) else [[first["weights"]]]
+    rows = [r if isinstance(r, list) else [r] for r in rows]
+    if len(rows[0]) < 2:
+        raise Degenerate("a single input")
+    cut = [r[:-1] + [0 * sp.sympify(r[-1])] for r in rows]
+    return engine.run(op, dict(inputs, layers=[dict(first, weights=cut)] + list(inputs["layers"][1:]))).value
+
+
+@misconception("partial_others_not_held_constant", ("partial_derivative",),
+               "A partial derivative holds every other variable constant: their terms do not contribute "
+               "through them; this adds their partial derivatives as if they changed too.")
+def _others_varied(op, inputs, value):
+    seq, f = list(inputs["variables"]), inputs["expression"]
+    if len(seq) != 1:
+        raise Degenerate("first partials only")
+    others = [s for s in sorted(f.free_symbols, key=str) if s != seq[0]]
+    if not others:
+        raise Degenerate("one variable only")
+    return _at(diff(f, seq[0]) + sum((diff(f, s) for s in others), sp.Integer(0)), inputs)

@@ -201,6 +201,15 @@ def test_derivative_rule_misconceptions_by_hand():
     # d/dx 3 e^{2x} taken as 3 (2x) e^{2x}, at 0.5
     assert wrong("exp_exponent_brought_down", "derivative", expression="3*exp(2*x)", variable="x",
                  at={"x": 0.5}) == pytest.approx(3 * 1.0 * math.e)
+    # 3/x^2 - x: the exponent -2 brought down as +2
+    assert wrong("negative_exponent_sign_lost", "derivative", expression="3/x**2 - x", variable="x",
+                 at={"x": 2}) == pytest.approx(3 * 2 * 2 ** -3 - 1)
+    g = lambda t: 50 * math.exp(0.2 * t)  # noqa: E731
+    assert wrong("average_rate_for_instantaneous", "derivative", expression="50*exp(t/5)", variable="t",
+                 at={"t": 3}) == pytest.approx(g(4) - g(3))
+    # f = x^2 y + y^3 at (1, 2): f_x + f_y = 2xy + (x^2 + 3y^2)
+    assert wrong("partial_others_not_held_constant", "partial_derivative", expression="x**2*y + y**3",
+                 variables=["x"], at={"x": 1, "y": 2}) == pytest.approx(2 * 1 * 2 + 1 + 3 * 4)
     # (f(1.1) - f(1)) / 0.2 and f(0.1) / 0.1 for f = x^3 + 2
     f = lambda x: x ** 3 + 2  # noqa: E731
     kw = dict(expression="x**3 + 2", variable="x", at={"x": 1}, h=0.1)
@@ -300,6 +309,13 @@ def test_network_misconceptions_by_hand():
     got = wrong("activation_after_bias", "forward", input=[1, 2],
                 layers=[{"weights": [[0.5, -1]], "biases": [0.4], "activation": "tanh"}])
     assert got == pytest.approx(list(np.tanh(W @ inp) + bias))
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    got = wrong("activation_confused", "forward", input=[1, 2],
+                layers=[{"weights": [[0.5, -1]], "biases": [0.4], "activation": "tanh"}])
+    assert got == pytest.approx(list(sig(W @ inp + bias)))
+    got = wrong("weighted_sum_term_missing", "forward", input=[1, 2],
+                layers=[{"weights": [[0.5, -1]], "biases": [0.4], "activation": "tanh"}])
+    assert got == pytest.approx([math.tanh(0.5 * 1 + 0.4)])
 
 
 def test_regression_misconceptions_against_numpy():
