@@ -681,18 +681,10 @@ def _without_input(op, inputs, value):
     return [[d for _ in row] for d, row in zip(delta, value)]
 
 
-def _activation_feedback(op, inputs):
-    from .engine.networks import ACTIVATIONS
-    names = sorted({str(layer.get("activation", "sigmoid")) for layer in inputs["layers"]} - {"linear"})
-    if len(names) != 1 or not ACTIVATIONS[names[0]][2]:
-        return None
-    return (f"The activation function was not applied: the neuron outputs ${ACTIVATIONS[names[0]][2]}(z)$, "
-            f"not $z = w x + b$ itself.")
-
-
 @misconception("forward_without_activation", ("forward",),
                "The activation function was not applied: a neuron outputs the activation of $z$, not "
-               "$z = w x + b$ itself.", _activation_feedback)
+               "$z = w x + b$ itself.", lambda op, inputs: _activation_named(
+                   inputs, "The activation function was not applied: the neuron outputs ${f}(z)$, not $z = w x + b$ itself."))
 def _no_activation(op, inputs, value):
     from . import engine
     layers = [dict(layer, activation="linear") for layer in inputs["layers"]]
