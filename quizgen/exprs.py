@@ -3,6 +3,10 @@
 Template text is data. We only ever call :func:`ast.parse` on it (which never runs
 code) and then walk the tree, accepting a fixed set of node types, operators and
 function names. Nothing from a template reaches ``eval``/``exec``/``sympify``.
+
+Vectors: ``[a, b]`` is a column vector, a vector parameter is one where it is used in
+arithmetic, ``u[0]`` is its first component; ``dot(u, v)``, ``norm(u)``, ``u/norm(u)``,
+``2*u + v`` and a matrix times a vector work as in maths (sympy matrices underneath).
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ FUNCTIONS: dict[str, Callable] = {
     "asin": sp.asin, "acos": sp.acos, "atan": sp.atan, "abs": sp.Abs, "Abs": sp.Abs,
     "sigmoid": lambda z: 1 / (1 + sp.exp(-z)),
     "min": sp.Min, "max": sp.Max,
+    "dot": lambda u, v: _dot(u, v), "norm": lambda u: _norm(u),
 }
+VECTOR_FUNCTIONS = frozenset({"dot", "norm"})      # the functions that take vectors
 CONSTANTS: dict[str, Any] = {"pi": sp.pi, "E": sp.E}
 FAMILIES = ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sinh", "cosh", "sigmoid")
 
@@ -41,6 +47,35 @@ class ExprError(ValueError):
     def __init__(self, message: str, fix: str = "") -> None:
         super().__init__(message)
         self.fix = fix
+
+
+def as_vector(value: Any) -> Any:
+    """A list (a vector or matrix parameter) as a sympy matrix; anything else as it is."""
+    if isinstance(value, (list, tuple)):
+        rows = [list(v) if isinstance(v, (list, tuple)) else [v] for v in value]
+        if not rows or len({len(r) for r in rows}) != 1:
+            raise ExprError("a vector needs at least one component, and a matrix rows of equal length")
+        return sp.ImmutableMatrix(rows)
+    return value
+
+
+def _column(u: Any, what: str) -> sp.MatrixBase:
+    u = as_vector(u)
+    if not isinstance(u, sp.MatrixBase) or 1 not in u.shape:
+        raise ExprError(f"{what} takes vectors, e.g. {what}([1, 2], v)" if what == "dot" else
+                        f"{what} takes a vector, e.g. {what}([3, 4])")
+    return u.reshape(len(u), 1)
+
+
+def _dot(u: Any, v: Any) -> sp.Expr:
+    a, b = _column(u, "dot"), _column(v, "dot")
+    if len(a) != len(b):
+        raise ExprError(f"dot of vectors of different lengths ({len(a)} and {len(b)})")
+    return sum((x * y for x, y in zip(a, b)), sp.Integer(0))
+
+
+def _norm(u: Any) -> sp.Expr:
+    return sp.sqrt(_dot(_column(u, "norm"), _column(u, "norm")))
 
 
 @lru_cache(maxsize=4096)
@@ -80,12 +115,17 @@ def _check_size(tree: ast.expr, text: str) -> None:
 def _check(node: ast.AST, text: str) -> None:
     ok = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Constant,
           ast.Compare, ast.BoolOp, ast.Load, ast.USub, ast.UAdd, ast.Not, ast.And, ast.Or,
-          *_BINOPS, *_CMPOPS)
+          ast.List, ast.Subscript, *_BINOPS, *_CMPOPS)
     for sub in ast.walk(node):
         if not isinstance(sub, ok):
             raise ExprError(f"{shorten(text)!r}: {type(sub).__name__} is not allowed in maths "
                             f"(only numbers, names, + - * / ** %, comparisons, and/or/not, "
+                            f"vectors [a, b] and components u[0], "
                             f"and calls of {', '.join(sorted(FUNCTIONS))})")
+        if isinstance(sub, ast.Subscript) and not (isinstance(sub.slice, ast.Constant)
+                                                   and type(sub.slice.value) is int):
+            raise ExprError(f"{shorten(text)!r}: a component is picked by a whole number, e.g. u[0] "
+                            f"(the first), u[1] (the second)")
         if isinstance(sub, ast.Constant) and (isinstance(sub.value, bool)
                                               or not isinstance(sub.value, (int, float))):
             raise ExprError(f"{shorten(text)!r}: only numeric literals are allowed, not {shorten(repr(sub.value), 40)}")
@@ -138,7 +178,9 @@ class Builder:
         raise ExprError(f"unknown name {name!r}")
 
     def _BinOp(self, node):
-        left, right = self.build(node.left), self.build(node.right)
+        left, right = as_vector(self.build(node.left)), as_vector(self.build(node.right))
+        if isinstance(left, sp.MatrixBase) or isinstance(right, sp.MatrixBase):
+            return _vector_op(node.op, left, right)
         if isinstance(node.op, ast.Mod):
             return sp.Mod(left, right)
         if isinstance(node.op, ast.Pow):
@@ -148,8 +190,24 @@ class Builder:
                 raise ExprError(str(exc), exc.fix) from None
         return _BINOPS[type(node.op)](left, right)
 
+    def _List(self, node):
+        items = [self.build(e) for e in node.elts]
+        if not items or any(isinstance(as_vector(v), sp.MatrixBase) for v in items):
+            raise ExprError("a vector [a, b, ...] has one or more numbers or expressions as components")
+        return sp.ImmutableMatrix(items)
+
+    def _Subscript(self, node):
+        vec, i = as_vector(self.build(node.value)), node.slice.value
+        if not isinstance(vec, sp.MatrixBase) or 1 not in vec.shape:
+            raise ExprError("only a vector has components u[0], u[1], ...")
+        if not 0 <= i < len(vec):
+            raise ExprError(f"component [{i}] of a vector with {len(vec)} components: they are numbered from 0 to {len(vec) - 1}")
+        return vec[i]
+
     def _UnaryOp(self, node):
-        operand = self.build(node.operand)
+        operand = as_vector(self.build(node.operand))
+        if isinstance(operand, sp.MatrixBase) and not isinstance(node.op, ast.Not):
+            return -operand if isinstance(node.op, ast.USub) else operand
         if isinstance(node.op, ast.Not):
             return sp.Not(operand)
         return -operand if isinstance(node.op, ast.USub) else operand
@@ -160,6 +218,8 @@ class Builder:
         if not isinstance(target, str) or target not in FUNCTIONS:
             raise ExprError(f"unknown function {name!r}")
         args = [self.build(a) for a in node.args]
+        if target not in VECTOR_FUNCTIONS and any(isinstance(as_vector(a), sp.MatrixBase) for a in args):
+            raise ExprError(f"{name}() takes numbers, not a vector (dot and norm take vectors)")
         try:
             return FUNCTIONS[target](*args)
         except TypeError:
@@ -167,12 +227,34 @@ class Builder:
 
     def _Compare(self, node):
         terms = [self.build(node.left)] + [self.build(c) for c in node.comparators]
+        if any(isinstance(as_vector(t), sp.MatrixBase) for t in terms):
+            raise ExprError("vectors cannot be compared; compare numbers such as norm(u) or u[0]")
         parts = [_CMPOPS[type(op)](a, b) for op, a, b in zip(node.ops, terms, terms[1:])]
         return sp.And(*parts) if len(parts) > 1 else parts[0]
 
     def _BoolOp(self, node):
         values = [self.build(v) for v in node.values]
         return sp.And(*values) if isinstance(node.op, ast.And) else sp.Or(*values)
+
+
+def _vector_op(op: ast.operator, left: Any, right: Any) -> sp.MatrixBase:
+    """Vector arithmetic: u + v, u - v, number * u, u / number, matrix * vector."""
+    vl, vr = isinstance(left, sp.MatrixBase), isinstance(right, sp.MatrixBase)
+    if isinstance(op, ast.Mult) and vl and vr and left.shape[1] == 1 and right.shape[1] == 1:
+        raise ExprError("two vectors are multiplied with dot(u, v), not u*v")
+    try:
+        if isinstance(op, (ast.Add, ast.Sub)) and vl and vr:
+            return left + right if isinstance(op, ast.Add) else left - right
+        if isinstance(op, ast.Mult):
+            return left * right
+        if isinstance(op, ast.Div) and vl and not vr:
+            return left / right
+    except sp.ShapeError as exc:
+        raise ExprError(f"vector shapes do not fit: {exc}") from None
+    symbol = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.Mod: "%"}[type(op)]
+    raise ExprError(f"{'vector' if vl else 'number'} {symbol} {'vector' if vr else 'number'} is not defined "
+                    f"(vectors add and subtract, are scaled by or divided by a number; dot(u, v) multiplies "
+                    f"two, norm(u) is the length)")
 
 
 def to_sympy(text: str | int | float, scope: Mapping[str, Any] | None = None,

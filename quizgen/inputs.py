@@ -36,7 +36,10 @@ def resolve(raw: Any, scope: Mapping[str, Any], symbols: Mapping[str, sp.Symbol]
         return str(raw)
     if raw is None or isinstance(raw, bool):
         raise ExprError(f"expected a number or an expression, got {raw!r}")
-    return to_sympy(raw, scope, symbols)
+    value = to_sympy(raw, scope, symbols)
+    if isinstance(value, sp.MatrixBase):          # a vector expression: a list, as a vector parameter is
+        return list(value) if 1 in value.shape else value.tolist()
+    return value
 
 
 def _symbol(name: Any, symbols: Mapping[str, sp.Symbol]) -> sp.Symbol:

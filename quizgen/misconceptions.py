@@ -27,6 +27,7 @@ class Misconception:
     ops: tuple[str, ...]
     feedback: str
     fn: Callable[[str, dict, Any], Any]
+    specific: Callable[[str, dict], str | None] | None = None   # feedback naming this question's function
 
     @property
     def description(self) -> str:
@@ -39,9 +40,11 @@ MISCONCEPTIONS: dict[str, Misconception] = {}
 _U = sp.Symbol("#u", real=True)      # stands for the argument of an outer function (not a template name)
 
 
-def misconception(name: str, ops: tuple[str, ...], feedback: str):
+def misconception(name: str, ops: tuple[str, ...], feedback: str, specific=None):
+    """Register ``fn(op, inputs, value) -> wrong value``; ``feedback`` speaks generally (no function
+    the question may lack), ``specific(op, inputs)`` may return a text for this question instead."""
     def deco(fn):
-        MISCONCEPTIONS[name] = Misconception(name, ops, feedback, fn)
+        MISCONCEPTIONS[name] = Misconception(name, ops, feedback, fn, specific)
         return fn
     return deco
 
@@ -53,10 +56,13 @@ def _at(expr, inputs):
 
 # ---- wrong differentiation rules ----------------------------------------------------
 
-def _wrong_diff(expr, x, *, chain=True, product=True, keep_exponent=False):
+def _wrong_diff(expr, x, *, chain=True, product=True, keep_exponent=False, drop_coefficient=False,
+                negative_as_positive=False):
     """Differentiate with one rule done wrong: no inner derivative, product rule as a
-    product of derivatives, or the power rule keeping the exponent."""
-    how = dict(chain=chain, product=product, keep_exponent=keep_exponent)
+    product of derivatives, the power rule keeping the exponent, not bringing it down, or
+    bringing a negative exponent down without its minus sign."""
+    how = dict(chain=chain, product=product, keep_exponent=keep_exponent, drop_coefficient=drop_coefficient,
+               negative_as_positive=negative_as_positive)
 
     def d(e):
         return _wrong_diff(e, x, **how)
@@ -80,7 +86,8 @@ def _wrong_diff(expr, x, *, chain=True, product=True, keep_exponent=False):
         base, ex = expr.args
         if ex.has(x):
             return diff(expr, x)
-        outer = ex * base ** (ex if keep_exponent and ex.is_number and ex > 1 else ex - 1)
+        factor = 1 if drop_coefficient else (-ex if negative_as_positive and ex.is_number and ex < 0 else ex)
+        outer = factor * base ** (ex if keep_exponent and ex.is_number and ex > 1 else ex - 1)
         return outer * d(base) if chain else outer
     if isinstance(expr, sp.Function) and len(expr.args) == 1:
         outer = diff(expr.func(_U), _U).subs(_U, expr.args[0])
@@ -95,6 +102,12 @@ def _derivative_like(op, inputs, value, **how):
         return [_at(_wrong_diff(inputs["expression"], v, **how), inputs) for v in inputs["variables"]]
     if op == "jacobian":
         return [[_at(_wrong_diff(f, v, **how), inputs) for v in inputs["variables"]] for f in inputs["expressions"]]
+    if op == "hessian":
+        f, xs = inputs["expression"], inputs["variables"]
+        return [[_at(_wrong_diff(_wrong_diff(f, a, **how), b, **how), inputs) for b in xs] for a in xs]
+    if op in ("steepest_ascent", "directional_derivative"):
+        g = [_at(_wrong_diff(inputs["expression"], v, **how), inputs) for v in inputs["variables"]]
+        return _along(op, inputs, g)
     if op == "partial_derivative":
         e = inputs["expression"]
         for v in inputs["variables"]:
@@ -108,13 +121,14 @@ def _derivative_like(op, inputs, value, **how):
     raise Degenerate("not applicable")
 
 
-@misconception("missing_inner_derivative", ("derivative", "gradient", "jacobian", "partial_derivative", "chain_rule"),
+@misconception("missing_inner_derivative", ("derivative", "gradient", "jacobian", "partial_derivative", "hessian",
+                                            "chain_rule", "steepest_ascent", "directional_derivative"),
                "The inner derivative is missing: by the chain rule, $\\frac{d}{dx} f(g(x)) = f\'(g(x))\\, g\'(x)$.")
 def _missing_inner(op, inputs, value):
     return _derivative_like(op, inputs, value, chain=False)
 
 
-@misconception("product_rule_as_product", ("derivative", "gradient", "partial_derivative"),
+@misconception("product_rule_as_product", ("derivative", "gradient", "jacobian", "partial_derivative", "hessian"),
                "The derivative of a product is not the product of the derivatives: $(uv)\' = u\'v + uv\'$.")
 def _product_as_product(op, inputs, value):
     return _derivative_like(op, inputs, value, product=False)
@@ -133,7 +147,8 @@ def _cross_doubled(op, inputs, value):
 
 
 @misconception("hessian_cross_term_missing", ("hessian",),
-               "The off-diagonal entries are the mixed partials, which are not zero here.")
+               "The off-diagonal entries are the mixed partials $f_{xy} = f_{yx}$: they are not zero here, because "
+               "the variables appear together in a term.")
 def _cross_missing(op, inputs, value):
     return [[v if i == j else 0 * v for j, v in enumerate(r)] for i, r in enumerate(value)]
 
@@ -162,13 +177,15 @@ def _ascent(op, inputs, value):
 
 
 @misconception("newton_wrong_sign", ("newton_raphson",),
-               "The Newton step is $x - f(x)/f\'(x)$; adding $f(x)/f\'(x)$ moves the wrong way.")
+               "The Newton step is $x - f(x)/f\'(x)$; adding $f(x)/f\'(x)$ moves away from the root, up the "
+               "tangent instead of down to where it crosses zero.")
 def _newton_sign(op, inputs, value):
     return _newton(inputs, lambda x, f, d: x + f / d)
 
 
 @misconception("newton_inverted", ("newton_raphson",),
-               "The Newton step divides $f$ by $f\'$, not $f\'$ by $f$.")
+               "The Newton step divides the function value by the slope, $x - f(x)/f\'(x)$, not the slope by the "
+               "value: the tangent at $x$ reaches zero a distance $f(x)/f\'(x)$ away.")
 def _newton_inverted(op, inputs, value):
     return _newton(inputs, lambda x, f, d: x - d / f)
 
@@ -215,16 +232,40 @@ def _swapped(op, inputs, value):
     return {"slope": value["intercept"], "intercept": value["slope"]}
 
 
-@misconception("sign_error", ("derivative", "gradient", "evaluate", "difference_quotient", "partial_derivative",
-                              "chain_rule", "taylor_evaluate"),
-               "A sign slipped: check the sign of each term (for example $\\frac{d}{dx}\\cos x = -\\sin x$).")
+def _sign_feedback(op, inputs):
+    """The sign-slip feedback with an example from this question's own functions."""
+    text = " ".join(str(e) for e in _expressions(inputs))
+    if "cos(" in text:
+        return ("A sign slipped: check the sign of each term (for example, differentiating $\\cos$ brings in "
+                "a minus sign).")
+    if op == "backprop":
+        return ("A sign slipped: $\\frac{\\partial C}{\\partial a} = 2(a - y)$, output minus target, "
+                "not $2(y - a)$.")
+    return None
+
+
+def _expressions(inputs):
+    """The expressions among an operation's inputs (for feedback that names the question's functions)."""
+    for key in ("expression", "model"):
+        if isinstance(inputs.get(key), sp.Basic):
+            yield inputs[key]
+    yield from (e for e in inputs.get("expressions") or [] if isinstance(e, sp.Basic))
+    yield from (e for e in (inputs.get("substitutions") or {}).values() if isinstance(e, sp.Basic))
+
+
+def _negated(value):
+    return [_negated(v) for v in value] if isinstance(value, list) else -value
+
+
+@misconception("sign_error", ("derivative", "gradient", "jacobian", "hessian", "evaluate", "difference_quotient",
+                              "partial_derivative", "chain_rule", "directional_derivative", "taylor_evaluate",
+                              "taylor_coefficients", "backprop"),
+               "A sign slipped: check the sign of each term, and of each derivative you use.", _sign_feedback)
 def _sign(op, inputs, value):
-    if isinstance(value, list):
-        return [-v for v in value]
-    return -value
+    return _negated(value)
 
 
-@misconception("power_rule_exponent_kept", ("derivative",),
+@misconception("power_rule_exponent_kept", ("derivative", "gradient", "jacobian", "partial_derivative", "hessian"),
                "The power rule lowers the exponent: $\\frac{d}{dx} x^n = n x^{n-1}$, not $n x^n$.")
 def _power_kept(op, inputs, value):
     return _derivative_like(op, inputs, value, keep_exponent=True)
@@ -308,18 +349,24 @@ def wrong_answers(tpl, answers, index, display, names=None, strict=False) -> lis
         if _distinct(wrong, seen, gap, ans.kind):
             seen.append(wrong)
             kept.append({"name": m.name, "value": wrong, "display": shown,
-                         "feedback": feedback_text(m, ans.inputs)})
+                         "feedback": feedback_text(m, op, ans.inputs)})
     return kept
 
 
-def feedback_text(m: Misconception, inputs: dict) -> str:
-    """The misconception's feedback for these inputs."""
-    return m.feedback
+def feedback_text(m: Misconception, op: str, inputs: dict) -> str:
+    """The misconception's feedback for this question: its specific text when it has one."""
+    return (m.specific(op, inputs) if m.specific else None) or m.feedback
 
 
 def _finite(value) -> bool:
     import math
     return all(math.isfinite(v) for v in _numbers(value))
+
+
+def option_count(mc: dict) -> int:
+    """How many options a multiple-choice block asks for: ``options`` (then exactly that many, a
+    variant with fewer distinct ones is resampled), else up to four (at least three)."""
+    return int(mc.get("options", min(4, len(mc["misconceptions"]) + 1)))
 
 
 def make_choices(tpl, answers, provenances, display, rng, wrong=None) -> list[dict]:
@@ -340,9 +387,10 @@ def make_choices(tpl, answers, provenances, display, rng, wrong=None) -> list[di
                 wrong_answers(tpl, answers, idx, display, [name], strict=True)
     distractors = [w for w in wrong if w["name"] in listed]
     distractors.sort(key=lambda w: listed.index(w["name"]))
-    wanted = int(mc.get("options", min(4, len(listed) + 1))) - 1
-    if len(distractors) < min(wanted, 2) or len(distractors) < 1:
-        raise Degenerate("too few distinct distractors")
+    wanted = option_count(mc) - 1
+    if len(distractors) < (wanted if "options" in mc else min(wanted, 2)) or len(distractors) < 1:
+        raise Degenerate(f"fewer than {wanted + 1} distinct options (list more multiple_choice misconceptions, "
+                         f"or ask for fewer options)")
     distractors = distractors[:wanted]
     choices = [{"text": f"${display(ans)}$", "correct": True, "misconception": None,
                 "feedback": "Correct.", "provenance": prov}]
@@ -612,7 +660,8 @@ def _chain_transposed(op, inputs, value):
 
 
 @misconception("squared_error_factor_missing", ("backprop",),
-               "The factor 2 was dropped: $\\frac{d}{da}(a - y)^2 = 2(a - y)$.")
+               "The factor 2 was dropped: for the cost $C = (a - y)^2$, $\\frac{\\partial C}{\\partial a} = 2(a - y)$, "
+               "and every gradient behind it carries that 2.")
 def _factor_two(op, inputs, value):
     if str(inputs.get("cost") or "squared_error") != "squared_error":
         raise Degenerate("the cost has no factor 2")
@@ -633,7 +682,9 @@ def _without_input(op, inputs, value):
 
 
 @misconception("forward_without_activation", ("forward",),
-               "The activation function was not applied: a neuron outputs $\\sigma(z)$, not $z = w x + b$.")
+               "The activation function was not applied: a neuron outputs the activation of $z$, not "
+               "$z = w x + b$ itself.", lambda op, inputs: _activation_named(
+                   inputs, "The activation function was not applied: the neuron outputs ${f}(z)$, not $z = w x + b$ itself."))
 def _no_activation(op, inputs, value):
     from . import engine
     layers = [dict(layer, activation="linear") for layer in inputs["layers"]]
@@ -687,3 +738,411 @@ def _sigmoid_sign(op, inputs, value):
         neg = lambda v: [neg(u) for u in v] if isinstance(v, list) else -sp.sympify(v)  # noqa: E731
         return dict(layer, weights=neg(layer["weights"]), biases=neg(layer["biases"]))
     return engine.run(op, dict(inputs, layers=[flip(layer) for layer in inputs["layers"]])).value
+
+
+# ---- more distractors: every multiple-choice question gets at least three ------------
+
+@misconception("function_value_for_derivative", ("derivative", "partial_derivative"),
+               "This is the value of the function itself, not of its derivative: differentiate first, "
+               "then put in the point.")
+def _function_value(op, inputs, value):
+    return _at(inputs["expression"], inputs)
+
+
+@misconception("power_rule_coefficient_missing", ("derivative", "gradient", "jacobian", "partial_derivative", "hessian",
+                                                  "steepest_ascent", "directional_derivative"),
+               "The power rule brings the exponent down as a factor: $\\frac{d}{dx} x^n = n x^{n-1}$, "
+               "not $x^{n-1}$.")
+def _coefficient_missing(op, inputs, value):
+    return _derivative_like(op, inputs, value, drop_coefficient=True)
+
+
+@misconception("gradient_components_swapped", ("gradient", "steepest_ascent", "directional_derivative"),
+               "The components are in the wrong order: component $i$ of $\\nabla f$ is the partial derivative "
+               "with respect to the $i$-th variable, in the order the variables are listed.")
+def _components_swapped(op, inputs, value):
+    if op == "directional_derivative":
+        return _along(op, inputs, list(reversed(_first_partials(inputs))))
+    return list(reversed(value))
+
+
+@misconception("partial_wrong_variable", ("partial_derivative",),
+               "The derivative was taken with respect to the wrong variable: differentiate in the variables "
+               "asked for, in that order, holding every other variable constant.")
+def _wrong_variable(op, inputs, value):
+    seq = list(inputs["variables"])
+    others = sorted((s for s in inputs["expression"].free_symbols if s not in seq[-1:]), key=str)
+    if not others:
+        raise Degenerate("one variable only")
+    e = inputs["expression"]
+    for v in seq[:-1] + [seq[0] if len(seq) > 1 and seq[0] != seq[-1] else others[0]]:
+        e = diff(e, v)
+    return _at(e, inputs)
+
+
+def _first_partials(inputs):
+    f, xs = inputs["expression"], list(inputs["variables"])
+    return [_at(diff(f, v), inputs) for v in xs]
+
+
+@misconception("hessian_mixed_as_product", ("hessian",),
+               "A mixed partial differentiates one first partial again, "
+               "$f_{xy} = \\frac{\\partial}{\\partial y}\\left(\\frac{\\partial f}{\\partial x}\\right)$; "
+               "it is not the product $f_x f_y$ of two first partials.")
+def _mixed_as_product(op, inputs, value):
+    g = _first_partials(inputs)
+    return [[v if i == j else g[i] * g[j] for j, v in enumerate(r)] for i, r in enumerate(value)]
+
+
+@misconception("hessian_diagonal_squared", ("hessian",),
+               "$f_{xx}$ differentiates $f_x$ once more; it is not the square $(f_x)^2$ of the first partial.")
+def _diagonal_squared(op, inputs, value):
+    g = _first_partials(inputs)
+    return [[g[i] ** 2 if i == j else v for j, v in enumerate(r)] for i, r in enumerate(value)]
+
+
+def _chain_terms(inputs):
+    """Per outer variable, the chain rule's terms df/du_i du_i/dt (a direct t counts as u = t)."""
+    f, subs = inputs["expression"], dict(inputs["substitutions"])
+    outer = list(inputs.get("variables") or [inputs["variable"]])
+    extra = [t for t in outer if t in f.free_symbols and t not in subs]
+    paths = list(subs.items()) + [(t, t) for t in extra]
+    return outer, [[(diff(f, u) * diff(e, t)).subs(subs) for u, e in paths] for t in outer]
+
+
+def _chain_wrong(inputs, combine):
+    outer, terms = _chain_terms(inputs)
+    if len(terms[0]) < 2:
+        raise Degenerate("a single path")
+    values = [_at(combine(ts), inputs) for ts in terms]
+    return values if inputs.get("variables") else values[0]
+
+
+@misconception("chain_rule_paths_multiplied", ("chain_rule",),
+               "The contributions of the paths are added, not multiplied: "
+               "$\\frac{df}{dt} = \\sum_i \\frac{\\partial f}{\\partial u_i}\\frac{du_i}{dt}$, one term per "
+               "intermediate variable.")
+def _paths_multiplied(op, inputs, value):
+    return _chain_wrong(inputs, lambda ts: sp.Mul(*ts))
+
+
+@misconception("chain_rule_path_missing", ("chain_rule",),
+               "A path is missing: $f$ depends on the outer variable through every intermediate variable, "
+               "and each one contributes a term $\\frac{\\partial f}{\\partial u}\\frac{du}{dt}$ to the sum.")
+def _path_missing(op, inputs, value):
+    return _chain_wrong(inputs, lambda ts: sp.Add(*ts[:-1]))
+
+
+@misconception("activation_after_bias", ("forward",),
+               "The bias goes inside the activation: a neuron computes the activation of $z = w x + b$, "
+               "not the activation of $w x$ plus $b$.", lambda op, inputs: _activation_named(
+                   inputs, "The bias goes inside the activation: a neuron outputs ${f}(w x + b)$, not ${f}(w x) + b$."))
+def _bias_after(op, inputs, value):
+    import numpy as np
+    from .engine import networks
+    layers = networks._layers(inputs)
+    a = np.atleast_1d(networks._array(inputs["input"]))
+    for W, b, act in layers:
+        a = networks.ACTIVATIONS[act][0](W @ a) + b
+    return [sp.Float(float(v), 17) for v in a]
+
+
+def _activation_named(inputs, text):
+    """``text`` with ``{f}`` as the TeX of the question's one activation; None when there are several."""
+    from .engine.networks import ACTIVATIONS
+    names = sorted({str(layer.get("activation", "sigmoid")) for layer in inputs["layers"]} - {"linear"})
+    if len(names) != 1 or not ACTIVATIONS[names[0]][2]:
+        return None
+    return text.replace("{f}", ACTIVATIONS[names[0]][2])
+
+
+@misconception("taylor_inner_derivative_missing", ("taylor_coefficients",),
+               "The derivatives need the chain rule: $\\frac{d}{dx} g(kx) = k\\, g'(kx)$, so the $n$-th "
+               "derivative carries a factor $k^n$ that was dropped.")
+def _taylor_inner(op, inputs, value):
+    f, x, a = inputs["expression"], inputs["variable"], inputs["about"]
+    out, e = [], f
+    for k in range(int(inputs["order"]) + 1):
+        out.append(e.subs(x, a) / sp.factorial(k))
+        e = _wrong_diff(e, x, chain=False)
+    return out
+
+
+@misconception("taylor_derivatives_at_zero", ("taylor_coefficients",),
+               "About $x = a$ the derivatives are taken at $a$: $c_n = \\frac{f^{(n)}(a)}{n!}$; these are "
+               "the coefficients about $0$.")
+def _taylor_at_zero(op, inputs, value):
+    from . import engine
+    if inputs["about"] == 0:
+        raise Degenerate("already about 0")
+    return engine.run(op, dict(inputs, about=sp.Integer(0))).value
+
+
+@misconception("taylor_alternating_sign", ("taylor_coefficients",),
+               "The odd coefficients have the wrong sign: these are the coefficients of $f(-x)$; check the "
+               "sign of each odd derivative at the expansion point.")
+def _taylor_alternating(op, inputs, value):
+    return [c * (-1) ** k for k, c in enumerate(value)]
+
+
+def _iterative(op, inputs, **change):
+    from . import engine
+    return engine.run(op, dict(inputs, **change)).value
+
+
+@misconception("one_iteration_too_few", ("gradient_descent", "fit_gradient_descent", "newton_raphson",
+                                         "newton_optimise"),
+               "One step too few: count the steps from the starting point $x_0$; after $n$ steps the "
+               "iterate is $x_n$.")
+def _one_too_few(op, inputs, value):
+    n = int(inputs["steps"])
+    if n < 2:
+        raise Degenerate("a single step")
+    return _iterative(op, inputs, steps=n - 1)
+
+
+@misconception("learning_rate_omitted", ("gradient_descent", "fit_gradient_descent"),
+               "The step is the gradient times the learning rate: $\\mathbf{x} - \\gamma \\nabla f$; the "
+               "rate $\\gamma$ was left out.")
+def _rate_omitted(op, inputs, value):
+    if sp.sympify(inputs["learning_rate"]) == 1:
+        raise Degenerate("the rate is 1")
+    return _iterative(op, inputs, learning_rate=sp.Integer(1))
+
+
+@misconception("newton_derivative_not_reevaluated", ("newton_raphson",),
+               "The derivative must be evaluated again at each new iterate: $x_{n+1} = x_n - f(x_n)/f'(x_n)$, "
+               "not with $f'(x_0)$ every time.")
+def _newton_fixed_slope(op, inputs, value):
+    if int(inputs["steps"]) < 2:
+        raise Degenerate("a single step")
+    first = []
+
+    def step(x, f, d):
+        first.append(d)
+        return x - f / first[0]
+    return _newton(inputs, step)
+
+
+@misconception("newton_hessian_omitted", ("newton_optimise",),
+               "Newton's step uses the inverse Hessian: $\\mathbf{x} - H^{-1}\\nabla f$; "
+               "$\\mathbf{x} - \\nabla f$ is a gradient step with rate 1.")
+def _newton_no_hessian(op, inputs, value):
+    return _newton_hessian(inputs, lambda p, g, H: p - g)
+
+
+@misconception("newton_hessian_diagonal_only", ("newton_optimise",),
+               "The whole Hessian is inverted, mixed partials included: dividing each gradient component by "
+               "the matching diagonal entry ignores the off-diagonal terms.")
+def _newton_diagonal(op, inputs, value):
+    def update(p, g, H):
+        if any(abs(H[i, i]) < 1e-12 for i in range(H.rows)):
+            raise Degenerate("zero diagonal entry")
+        return sp.Matrix([p[i] - g[i] / H[i, i] for i in range(H.rows)])
+    return _newton_hessian(inputs, update)
+
+
+@misconception("chi2_averaged", ("chi_squared",),
+               "$\\chi^2$ is the sum of the weighted squared residuals, not their mean: it is not divided by "
+               "the number of points.")
+def _chi2_mean(op, inputs, value):
+    return value / len(inputs["x"])
+
+
+@misconception("chi2_weights_inverted", ("chi_squared", "linear_regression", "least_squares"),
+               "The weights are $1/\\sigma_i^2$: a point with a small uncertainty counts more; multiplying "
+               "by $\\sigma_i^2$ turns that round.")
+def _chi2_inverted(op, inputs, value):
+    if inputs.get("sigma") is None:
+        raise Degenerate("no sigma")
+    return _iterative(op, inputs, sigma=[1 / exact_number(s) for s in inputs["sigma"]])
+
+
+@misconception("regression_x_on_y", ("linear_regression",),
+               "This is the regression of $x$ on $y$ turned round: the best-fit line of $y$ on $x$ minimises "
+               "the vertical distances $y_i - (m x_i + c)$, not the horizontal ones.")
+def _x_on_y(op, inputs, value):
+    swapped = _iterative(op, inputs, x=inputs["y"], y=inputs["x"])
+    if abs(swapped["slope"]) < 1e-12:
+        raise Degenerate("horizontal")
+    return {"slope": 1 / swapped["slope"], "intercept": -swapped["intercept"] / swapped["slope"]}
+
+
+@misconception("line_through_origin", ("linear_regression",),
+               "The intercept was forced to zero: fit both parameters, $c = \\bar y - m \\bar x$, unless the "
+               "model says the line passes through the origin.")
+def _through_origin(op, inputs, value):
+    sigma = inputs.get("sigma") or [1] * len(inputs["x"])
+    w = [1 / exact_number(s) ** 2 for s in sigma]
+    x, y = [exact_number(v) for v in inputs["x"]], [exact_number(v) for v in inputs["y"]]
+    sxx = sum(wi * xi ** 2 for wi, xi in zip(w, x))
+    if sxx == 0:
+        raise Degenerate("all x are 0")
+    return {"slope": sum(wi * xi * yi for wi, xi, yi in zip(w, x, y)) / sxx, "intercept": sp.Integer(0)}
+
+
+@misconception("exp_exponent_brought_down", ("derivative",),
+               "The exponential is its own derivative: $\\frac{d}{dx} e^{u} = e^{u}\\, u'$; the exponent $u$ "
+               "is not brought down as a factor, as the power rule would do for $x^n$.")
+def _exp_brought_down(op, inputs, value):
+    f, x = _single(inputs)
+    if not f.has(sp.exp):
+        raise Degenerate("no exponential")
+    exps = sorted(f.atoms(sp.exp), key=str)
+    marks = [sp.Symbol(f"#e{i}") for i in range(len(exps))]
+    # differentiate with each e^u frozen as a symbol, then add (d f/d e^u) * u e^u for each
+    frozen = f.xreplace(dict(zip(exps, marks)))
+    d = diff(frozen, x)
+    for e, m in zip(exps, marks):
+        if not e.args[0].has(x):
+            continue
+        d += diff(frozen, m) * e.args[0] * m
+    return _at(d.xreplace(dict(zip(marks, exps))), inputs)
+
+
+@misconception("difference_divided_by_2h", ("difference_quotient",),
+               "The forward difference quotient divides by the run $h$ between $a$ and $a + h$; dividing by "
+               "$2h$ belongs to the central difference $\\frac{f(a+h) - f(a-h)}{2h}$.")
+def _over_2h(op, inputs, value):
+    return value / 2
+
+
+@misconception("difference_as_if_linear", ("difference_quotient",),
+               "$f(a + h)$ is not $f(a) + f(h)$ unless $f$ is linear: work out $f(a + h)$ by putting "
+               "$a + h$ into $f$.")
+def _as_if_linear(op, inputs, value):
+    x, h = inputs["variable"], inputs["h"]
+    return inputs["expression"].subs(x, h) / h
+
+
+# ---- directions: steepest ascent and the directional derivative ---------------------
+
+def _direction_of(inputs):
+    from .engine.directional import _direction
+    return _direction(inputs["direction"], len(inputs["variables"]))
+
+
+def _along(op, inputs, grad, length=None):
+    """From a gradient at the point: the steepest-ascent unit vector, or the rate along the
+    question's direction; ``length(v)`` is how a vector's length is (mis)taken."""
+    length = length or (lambda v: sp.sqrt(sum(c ** 2 for c in v)))
+    if op == "steepest_ascent":
+        n = length(grad)
+        if n == 0:
+            raise Degenerate("zero gradient")
+        return [c / n for c in grad]
+    v = _direction_of(inputs)
+    return sum((a * b for a, b in zip(grad, v)), sp.Integer(0)) / length(v)
+
+
+@misconception("steepest_ascent_not_normalised", ("steepest_ascent",),
+               "The direction is asked as a unit vector: divide the gradient by its length "
+               "$\\lVert \\nabla f \\rVert$.")
+def _not_normalised(op, inputs, value):
+    return _first_partials(inputs)
+
+
+@misconception("steepest_descent_for_ascent", ("steepest_ascent",),
+               "$-\\nabla f/\\lVert \\nabla f \\rVert$ points downhill, the direction of steepest descent; "
+               "$f$ increases fastest along $+\\nabla f$.")
+def _descent_for_ascent(op, inputs, value):
+    return _negated(value)
+
+
+@misconception("length_as_component_sum", ("steepest_ascent", "directional_derivative"),
+               "The length of a vector is $\\sqrt{v_1^2 + v_2^2 + \\dots}$, not the sum of its components' "
+               "sizes $|v_1| + |v_2| + \\dots$.")
+def _component_sum(op, inputs, value):
+    grad = _first_partials(inputs)
+    return _along(op, inputs, grad, lambda v: sum(abs(c) for c in v))
+
+
+@misconception("direction_not_normalised", ("directional_derivative",),
+               "The direction must be a unit vector: $D_{\\mathbf{u}} f = \\nabla f \\cdot \\mathbf{v}/\\lVert "
+               "\\mathbf{v} \\rVert$; $\\nabla f \\cdot \\mathbf{v}$ grows with the length of $\\mathbf{v}$.")
+def _direction_raw(op, inputs, value):
+    return _along(op, inputs, _first_partials(inputs), lambda v: 1)
+
+
+@misconception("directional_as_gradient_length", ("directional_derivative",),
+               "$\\lVert \\nabla f \\rVert$ is the largest rate of change, the one along the gradient; "
+               "along another direction the rate is $\\nabla f \\cdot \\mathbf{u}$.")
+def _gradient_length(op, inputs, value):
+    return sp.sqrt(sum(c ** 2 for c in _first_partials(inputs)))
+
+
+@misconception("path_velocity_normalised", ("chain_rule",),
+               "Along a path the rate per unit time is $\\frac{d}{dt} f(\\mathbf{r}(t)) = \\nabla f \\cdot "
+               "\\mathbf{r}'(t)$ with the velocity as it is; dividing by $\\lVert \\mathbf{r}'(t) \\rVert$ gives "
+               "the rate per unit length (a directional derivative).")
+def _velocity_normalised(op, inputs, value):
+    f, subs = inputs["expression"], dict(inputs["substitutions"])
+    if inputs.get("variables") or len(subs) < 2 or not inputs.get("at"):
+        raise Degenerate("needs a path r(t) with two or more coordinates, at a point")
+    t = inputs["variable"]
+    grad = [_at(diff(f, u).subs(subs), inputs) for u in subs]
+    velocity = [_at(diff(e, t), inputs) for e in subs.values()]
+    speed = sp.sqrt(sum(c ** 2 for c in velocity))
+    if speed == 0:
+        raise Degenerate("the path stands still")
+    return sum((a * b for a, b in zip(grad, velocity)), sp.Integer(0)) / speed
+
+
+@misconception("negative_exponent_sign_lost", ("derivative", "gradient", "partial_derivative"),
+               "A negative exponent comes down with its minus sign: $\\frac{d}{dx} x^{-m} = -m\\, x^{-m-1}$, "
+               "so $\\frac{d}{dx} \\frac{1}{x} = -\\frac{1}{x^2}$.")
+def _negative_exponent(op, inputs, value):
+    return _derivative_like(op, inputs, value, negative_as_positive=True)
+
+
+@misconception("average_rate_for_instantaneous", ("derivative",),
+               "This is the average rate over the next unit, $f(a + 1) - f(a)$; the instantaneous rate is "
+               "the limit of the difference quotient as $h \\to 0$, the derivative $f'(a)$.")
+def _average_rate(op, inputs, value):
+    f, x = _single(inputs)
+    at = inputs.get("at")
+    if not at:
+        raise Degenerate("only at a point")
+    a = at[x]
+    return f.subs(x, a + 1) - f.subs(x, a)
+
+
+@misconception("activation_confused", ("forward",),
+               "A different activation function was used from the one the question gives: apply the "
+               "network's own activation to $z$.", lambda op, inputs: _activation_named(
+                   inputs, "A different activation function was used: this neuron applies ${f}$ to $z$."))
+def _activation_confused(op, inputs, value):
+    from . import engine
+    swap = {"sigmoid": "tanh", "tanh": "sigmoid"}
+    layers = [dict(layer, activation=swap.get(str(layer.get("activation", "sigmoid")), layer.get("activation")))
+              for layer in inputs["layers"]]
+    if layers == list(inputs["layers"]):
+        raise Degenerate("no sigmoid or tanh layer")
+    return engine.run(op, dict(inputs, layers=layers)).value
+
+
+@misconception("weighted_sum_term_missing", ("forward",),
+               "A term of the weighted sum is missing: $z = w_1 x_1 + w_2 x_2 + \\dots + b$ adds the product "
+               "of every input with its weight.")
+def _term_missing(op, inputs, value):
+    from . import engine
+    first = inputs["layers"][0]
+    rows = first["weights"] if isinstance(first["weights"], list) else [[first["weights"]]]
+    rows = [r if isinstance(r, list) else [r] for r in rows]
+    if len(rows[0]) < 2:
+        raise Degenerate("a single input")
+    cut = [r[:-1] + [0 * sp.sympify(r[-1])] for r in rows]
+    return engine.run(op, dict(inputs, layers=[dict(first, weights=cut)] + list(inputs["layers"][1:]))).value
+
+
+@misconception("partial_others_not_held_constant", ("partial_derivative",),
+               "A partial derivative holds every other variable constant: their terms do not contribute "
+               "through them; this adds their partial derivatives as if they changed too.")
+def _others_varied(op, inputs, value):
+    seq, f = list(inputs["variables"]), inputs["expression"]
+    if len(seq) != 1:
+        raise Degenerate("first partials only")
+    others = [s for s in sorted(f.free_symbols, key=str) if s != seq[0]]
+    if not others:
+        raise Degenerate("one variable only")
+    return _at(diff(f, seq[0]) + sum((diff(f, s) for s in others), sp.Integer(0)), inputs)

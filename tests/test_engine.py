@@ -66,6 +66,14 @@ def test_directional_derivative_is_gradient_dot_unit_direction():
     assert got == pytest.approx((3 * g[0] + 4 * g[1]) / 5)
 
 
+def test_steepest_ascent_is_the_gradient_over_its_length():
+    # same f: grad f(2, -1.5) by hand, divided by its Euclidean length
+    f, x1, x2 = "x1**2*x2 + x1*x2**3", 2.0, -1.5
+    g = np.array([2 * x1 * x2 + x2 ** 3, x1 ** 2 + 3 * x1 * x2 ** 2])
+    got = raw("steepest_ascent", expression=f, variables=["x1", "x2"], at={"x1": x1, "x2": x2})
+    assert got == pytest.approx(list(g / math.hypot(*g)))
+
+
 def test_jacobian_of_design_contract_example():
     # DESIGN.md: f = (3 x^2 y, cos 2y) at (1, 0.5) -> [[6xy, 3x^2], [0, -2 sin 2y]]
     J = raw("jacobian", expressions=["3*x**2*y", "cos(2*y)"], variables=["x", "y"], at={"x": 1, "y": 0.5})

@@ -44,3 +44,23 @@ def directional_derivative(inp):
     steps.append(rf"\text{{rate of change along }}\mathbf{{u}}\text{{: }}D_{{\mathbf{{u}}}} f = \nabla f \cdot \mathbf{{u}}"
                  rf" = {terms} = {approx(value)}")
     return Result(value, steps)
+
+
+@operation("steepest_ascent", kind="vector", required=("expression", "variables", "at"))
+def steepest_ascent(inp):
+    """u = grad f / |grad f| at the point: the unit direction in which f increases fastest."""
+    f, xs, at = inp["expression"], list(inp["variables"]), inp["at"]
+    defined_at(f, at)
+    g = gradient_of(f, xs)
+    grad = [maybe_at(c, at) for c in g]
+    length = sp.sqrt(sum(c ** 2 for c in grad))
+    if length == 0:
+        raise Degenerate("the gradient is zero at the point: no direction of steepest ascent")
+    u = [sp.simplify(c / length) for c in grad]
+    return Result(u, [
+        rf"\text{{gradient: }}\nabla f = {tex_col(g)}",
+        rf"\text{{at the point: }}\nabla f({point_tex(at)}) = {approx([[c] for c in grad])}",
+        rf"\text{{its length: }}\lVert \nabla f \rVert = {approx(length)}",
+        rf"\text{{steepest ascent, the unit vector along the gradient: }}\mathbf{{u}} = "
+        rf"\frac{{\nabla f}}{{\lVert \nabla f \rVert}} = {approx([[c] for c in u])}",
+    ])

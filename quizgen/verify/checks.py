@@ -481,3 +481,14 @@ def _directional_derivative(inp):
     u = [c / norm for c in v] + [mp.mpf(0)] * (len(names) - len(xs))     # constants do not move
     h = mp.mpf("1e-12")
     return (f(*[p + h * c for p, c in zip(a, u)]) - f(*[p - h * c for p, c in zip(a, u)])) / (2 * h)
+
+
+@check("steepest_ascent")
+def _steepest_ascent(inp):
+    """The numerical gradient (complex step / central differences in mpmath) divided by its length."""
+    xs, names = _with_constants(inp)
+    g = num_gradient(inp["expression"], names, _point(inp, names))[:len(xs)]
+    norm = mp.sqrt(mp.fsum(mp.mpf(c) ** 2 for c in g))
+    if norm == 0:
+        raise VerificationError("steepest_ascent: the gradient is zero at the point")
+    return [mp.mpf(c) / norm for c in g]
