@@ -11,7 +11,7 @@ import mpmath as mp
 import sympy as sp
 
 from ..errors import Degenerate
-from . import approx, at_point, defined_at, operation, point_tex, Result, tex, tex_col
+from . import approx, at_point, defined_at, operation, Result, tex, tex_col
 from .derivatives import diff, gradient as gradient_of, hessian as hessian_of
 
 CONCAVE_UP, CONCAVE_DOWN, INCONCLUSIVE = "concave up", "concave down", "test inconclusive"
@@ -44,7 +44,7 @@ def _coords(at: dict) -> str:
 
 def _point_shown(at: dict) -> str:
     """``x = 1`` for one variable, ``(1, 2)`` for several."""
-    return point_tex(at) if len(at) == 1 else f"({_coords(at)})"
+    return ", ".join(f"{tex(k)} = {tex(v)}" for k, v in at.items()) if len(at) == 1 else f"({_coords(at)})"
 
 
 @operation("concavity", kind="label", required=("expression", "variable", "at"))
@@ -60,7 +60,7 @@ def concavity(inp):
             -1: r"\text{so } f \text{ is concave down at } ",
             0: r"\text{so } f'' \text{ alone does not decide the concavity at } "}[s]
     steps = [rf"f''({tex(x)}) = {tex(d2)}",
-             rf"f''({_coords(at)}) = {approx(value)}{_relation(s)},\quad {what}{point_tex(at)}"]
+             rf"f''({_coords(at)}) = {approx(value)}{_relation(s)},\quad {what}{_point_shown(at)}"]
     return Result(label, steps, labels=list(CONCAVITY_LABELS))
 
 
