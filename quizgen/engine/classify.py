@@ -1,18 +1,22 @@
-"""Categorical answers: what the second derivative or the Hessian says about a point.
+"""Categorical answers: what f'' or the Hessian says about a point, which model fits better.
 
-Each operation's value is one label of a fixed list, returned in ``Result.labels`` so that
-every exporter can offer the list as choices (answer kind ``label``). A second derivative
-or a determinant too close to 0 to tell its sign from rounding is degenerate (resampled).
+A categorical operation's value is one label of a list returned in ``Result.labels``
+(fixed words, or the model names given), so that every exporter can offer the list as
+choices (answer kind ``label``). A curvature too close to 0 to trust its sign, or two
+models too close to call, is degenerate (the variant is resampled). ``jacobian_size``
+answers "what is its size?" with two numbers, rows and columns.
 """
 
 from __future__ import annotations
 
 import mpmath as mp
+import numpy as np
 import sympy as sp
 
 from ..errors import Degenerate
 from . import approx, at_point, defined_at, operation, Result, tex, tex_col
 from .derivatives import diff, gradient as gradient_of, hessian as hessian_of
+from .regression import _arrays, _compiled, _finite, _xsym
 
 CONCAVE_UP, CONCAVE_DOWN, INCONCLUSIVE = "concave up", "concave down", "test inconclusive"
 CONCAVITY_LABELS = (CONCAVE_UP, CONCAVE_DOWN, INCONCLUSIVE)
@@ -156,3 +160,28 @@ def jacobian_size(inp):
     steps = [rf"\mathbf{{f}} \text{{ has }} {m} \text{{ components (the rows of }} J \text{{) and }} {n}"
              rf"\text{{ input variables (its columns), so }} J \text{{ is a }} {m} \times {n} \text{{ matrix}}"]
     return Result({"rows": sp.Integer(m), "columns": sp.Integer(n)}, steps)
+
+
+CLOSE_FITS = 0.01     # chi-squared values within 1 % (or 0.01) of each other: neither model is better
+
+
+@operation("best_model", kind="label", required=("models", "x", "y"), optional=("sigma",))
+def best_model(inp):
+    """The name of the model (an expression in x) with the smallest chi-squared on the data."""
+    models = dict(inp["models"])
+    if len(models) < 2:
+        raise ValueError("models needs at least two {name: expression in x} entries to compare")
+    x, y, s = _arrays(inp)
+    chi2 = {}
+    for name, model in models.items():
+        (m,) = _compiled((model,), (_xsym(model),))(x)
+        chi2[name] = float(np.sum((_finite(y - m, f"model {name}") / s) ** 2))
+    ranked = sorted(chi2, key=chi2.get)
+    low, next_ = chi2[ranked[0]], chi2[ranked[1]]
+    if next_ - low < CLOSE_FITS * max(1.0, low):
+        raise Degenerate(f"chi-squared of {ranked[0]} and {ranked[1]} are too close ({low:.4g}, {next_:.4g}) "
+                         "to call one model better")
+    steps = [rf"\text{{{name}: }} y(x) = {tex(model)},\quad \chi^2 = \sum_i \left(\frac{{y_i - y(x_i)}}{{\sigma_i}}\right)^2"
+             rf" = {approx(sp.Float(chi2[name], 15))}" for name, model in models.items()]
+    steps.append(rf"\text{{the smallest }} \chi^2 \text{{ is that of {ranked[0]}: it describes the data better}}")
+    return Result(ranked[0], steps, labels=list(models))

@@ -539,3 +539,15 @@ def _sampled_rises(expression, names, a, directions):
 def _jacobian_size(inp):
     """Rows: one per component expression; columns: one per distinct input variable."""
     return {"rows": len(inp["expressions"]), "columns": len(dict.fromkeys(str(v) for v in inp["variables"]))}
+
+
+@check("best_model")
+def _best_model(inp):
+    """The model with the smallest chi-squared, each summed in mpmath from its text."""
+    x, y, s = _data(inp)
+
+    def chi2(text):
+        m = _model({"model": text}, {})
+        return mp.fsum(((yi - m(xi)) / si) ** 2 for xi, yi, si in zip(x, y, s))
+    values = {name: chi2(text) for name, text in inp["models"].items()}
+    return min(values, key=values.get)
