@@ -24,7 +24,8 @@ MINIMUM, MAXIMUM, SADDLE = "local minimum", "local maximum", "saddle point"
 STATIONARY_LABELS = (MINIMUM, MAXIMUM, SADDLE, INCONCLUSIVE)
 ONE_VARIABLE_LABELS = (MINIMUM, MAXIMUM, INCONCLUSIVE)    # no saddle on a curve
 
-ZERO = 1e-9          # |value| below ZERO * scale, yet not exactly 0: its sign is not trustworthy
+ZERO = 1e-7          # |value| below ZERO * scale, yet not exactly 0: its sign is not trustworthy
+STATIONARY = 1e-12   # a gradient entry this small (relative) is rounding noise of an exact 0
 
 
 def sign(value: sp.Expr, scale: float = 1.0) -> int:
@@ -58,7 +59,7 @@ def concavity(inp):
     defined_at(f, at)
     d2 = diff(f, x, x)
     value = at_point(d2, at)
-    s = sign(value)
+    s = sign(value, float(sp.N(f.xreplace(at), 20)))
     label = {1: CONCAVE_UP, -1: CONCAVE_DOWN, 0: INCONCLUSIVE}[s]
     what = {1: r"\text{so } f \text{ is concave up at } ",
             -1: r"\text{so } f \text{ is concave down at } ",
@@ -92,7 +93,7 @@ def _stationary_steps(f, xs, at) -> list[str]:
     g = gradient_of(f, xs)
     values = [at_point(c, at) for c in g]
     scale = max([1.0] + [abs(float(sp.N(c, 20))) for c in values])
-    if any(c != 0 and abs(float(sp.N(c, 30))) > ZERO * scale for c in values):
+    if any(c != 0 and abs(float(sp.N(c, 30))) > STATIONARY * scale for c in values):
         raise ValueError(f"({', '.join(str(v) for v in at.values())}) is not a stationary point: the gradient "
                          f"there is ({', '.join(str(v) for v in values)}), not 0; give a point where grad f = 0")
     if len(xs) == 1:

@@ -488,7 +488,9 @@ def _directional_derivative(inp):
 
 CONCAVE_UP, CONCAVE_DOWN, INCONCLUSIVE = "concave up", "concave down", "test inconclusive"
 MINIMUM, MAXIMUM, SADDLE = "local minimum", "local maximum", "saddle point"
-LABEL_ZERO = 1e-7         # relative size below which a numerical curvature counts as 0
+LABEL_ZERO = 1e-10        # relative size below which a numerical curvature counts as 0 (the engine
+                          # refuses, as too close to call, every nonzero value below 1e-7)
+STATIONARY = 1e-9         # relative size of a numerical gradient that counts as 0
 SAMPLE_STEP = mp.mpf("1e-6")
 
 
@@ -514,7 +516,7 @@ def _classify_stationary_point(inp):
     n, a = len(xs), _point(inp, names)
     H = np.array([[float(c) for c in row[:n]] for row in num_hessian(inp["expression"], names, a)[:n]])
     scale = 1.0 + float(np.max(np.abs(H)))
-    if max(abs(float(g)) for g in num_gradient(inp["expression"], names, a)[:n]) > LABEL_ZERO * scale:
+    if max(abs(float(g)) for g in num_gradient(inp["expression"], names, a)[:n]) > STATIONARY * scale:
         return "not a stationary point"
     eig, vectors = np.linalg.eigh(H)
     if np.min(np.abs(eig)) <= LABEL_ZERO * scale:
