@@ -109,7 +109,7 @@ def compute_answer(tpl: Template, name: str, plain: dict, scope: dict, symbols: 
     value = json_value(result.value)
     if any(isinstance(v, float) and not math.isfinite(v) for v in _flat(value)):
         raise Degenerate(f"answer {name} is not finite")
-    kind = _kind(value, spec.get("kind"))
+    kind = "label" if result.labels is not None else _kind(value, spec.get("kind"))
     answer = Answer(name, spec, inputs, result, value, kind, int(spec.get("round", 3)))
     _check_acceptable(answer)
     return answer
@@ -142,6 +142,8 @@ def _verify(tpl: Template, a: Answer, provenance: dict, seed: int) -> None:
 
 def display(a: Answer) -> str:
     """TeX of an answer's value at exactly the decimals it asks for (0.540, not 0.54)."""
+    if a.kind == "label":
+        return rf"\text{{{a.value}}}"
     if a.kind == "expression" and a.result.display:
         return a.result.display
     if a.kind == "expression":
@@ -165,9 +167,12 @@ def _exact(value: Any) -> Any:
     return value if isinstance(value, sp.Basic) and value.is_number else json_value(value)
 
 
-def _tolerance(a: Answer) -> dict:
+def _tolerance(a: Answer) -> dict | None:
     """The declared tolerance (default one unit of the last decimal), never tighter than
-    :func:`~quizgen.numfmt.half_unit`: every correct rounding of the value is accepted."""
+    :func:`~quizgen.numfmt.half_unit`: every correct rounding of the value is accepted.
+    A label has none: it is right or wrong."""
+    if a.kind == "label":
+        return None
     tol = dict(a.spec.get("tolerance") or {"abs": 10.0 ** -a.digits})
     tol["abs"] = max(tol.get("abs", 0.0), half_unit(a.digits))
     return tol
@@ -221,6 +226,7 @@ def build_variant(tpl: Template, seed: int, attempt: int, verify: bool = True) -
     context["val"] = {a.name: a.value for a in answers}
     context["steps"] = {a.name: _steps_text(a) for a in answers}
     objects = [{"name": a.name, "label": a.spec.get("label", a.name), "kind": a.kind, "value": a.value,
+                **({"labels": list(a.result.labels)} if a.kind == "label" else {}),
                 "display": context["ans"][a.name], "round": a.digits, "tolerance": _tolerance(a),
                 "provenance": p, "steps": list(a.result.steps), "misconceptions": w}
                for a, p, w in zip(answers, provenances, wrong)]

@@ -74,6 +74,23 @@ def test_steepest_ascent_is_the_gradient_over_its_length():
     assert got == pytest.approx(list(g / math.hypot(*g)))
 
 
+def test_categorical_operations_engine_alone():
+    """The engine's labels, before any check (tests/test_classify.py has the rest)."""
+    # f = x e^x: f'' = (x + 2) e^x, negative at x = -3, positive at x = 0
+    assert raw("concavity", expression="x*exp(x)", variable="x", at={"x": -3}) == "concave down"
+    assert raw("concavity", expression="x*exp(x)", variable="x", at={"x": 0}) == "concave up"
+    # f = x^3 - 12x + y^2: stationary at (+-2, 0), H = diag(6x, 2)
+    f = "x**3 - 12*x + y**2"
+    assert raw("classify_stationary_point", expression=f, variables=["x", "y"], at={"x": 2, "y": 0}) == \
+        "local minimum"
+    assert raw("classify_stationary_point", expression=f, variables=["x", "y"], at={"x": -2, "y": 0}) == \
+        "saddle point"
+    assert raw("jacobian_size", expressions=["x*y*z", "x + y", "z"], variables=["x", "y", "z", "w"]) == \
+        {"rows": 3.0, "columns": 4.0}
+    # y = (1, 2.9, 5.1): chi2 of 2x + 1 is 0.02, of 3x + 1 is 4.82 (x = 0, 1, 2)
+    assert raw("best_model", models={"line": "2*x + 1", "steep": "3*x + 1"}, x=[0, 1, 2], y=[1, 2.9, 5.1]) == "line"
+
+
 def test_jacobian_of_design_contract_example():
     # DESIGN.md: f = (3 x^2 y, cos 2y) at (1, 0.5) -> [[6xy, 3x^2], [0, -2 sin 2y]]
     J = raw("jacobian", expressions=["3*x**2*y", "cos(2*y)"], variables=["x", "y"], at={"x": 1, "y": 0.5})

@@ -138,6 +138,17 @@ ANY_BLANK = re.compile(r"\{\d*:(NUMERICAL|MULTICHOICE_S):[^}]*\}")
 PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
+def _plain_entries(text: str) -> list[str]:
+    """The entries of a plain-text vector ``(a, b)`` or matrix ``[a, b; c, d]`` choice."""
+    entries, depth, start = [], 0, 1
+    for i, ch in enumerate(text[1:-1], 1):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch in ",;" and depth == 0:
+            entries.append(text[start:i].strip())
+            start = i + 1
+    return entries + [text[start:-1].strip()]
+
+
 def check_choice_part(blank: str, a: dict, where: str) -> None:
     """A cloze MULTICHOICE part: one right choice, whose text is the key (read back as
     numbers, or as an expression / label), and wrong choices of other texts."""
@@ -147,8 +158,13 @@ def check_choice_part(blank: str, a: dict, where: str) -> None:
     assert len(right) == 1 and len(right) + len(wrong) == len(alternatives) >= 2, where
     assert right[0] not in wrong, where
     if a["kind"] == "expression":
-        shown = sp.sympify(right[0].replace("^", "**"))
-        assert sp.simplify(shown - sp.sympify(a["value"])) == 0, where
+        want = a["value"]
+        shown = _plain_entries(right[0]) if isinstance(want, list) else [right[0]]
+        want = [e for row in want for e in (row if isinstance(row, list) else [row])] \
+            if isinstance(want, list) else [want]
+        assert len(shown) == len(want), where
+        for text, value in zip(shown, want):
+            assert sp.simplify(sp.sympify(text.replace("^", "**")) - sp.sympify(value)) == 0, where
     elif a["kind"] == "label":
         assert right[0] == a["value"], where
     else:

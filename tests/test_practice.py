@@ -307,7 +307,7 @@ def test_key_accepted_misconceptions_named_wrong_refused(browser, html, qs, kind
     # a wrong answer: refused, counted, no misconception named
     p.page.reload()
     p.page.wait_for_selector("body[data-ready=true]")
-    wrong = _wrong(a)
+    wrong = _wrong(a) + _rest_of_key(q)
     p.type(template, wrong)
     verdict = p.check(template)
     assert "Not yet \u2014 attempt 1" in verdict
@@ -464,9 +464,9 @@ def test_phone_width_nothing_cut_off_and_wide_matrices_scroll(browser, html):
             box = b.bounding_box()
             inside = b.evaluate("el => !!el.closest('.grid-scroll')")
             assert inside or (box["x"] >= 0 and box["x"] + box["width"] <= 390 + 0.5), (t, box)
-    wide = p.card(KINDS["expression-matrix"]).locator(".grid-scroll")
+    wide = p.card(KINDS["expression-matrix"]).locator(".grid-scroll").first       # the Jacobian's grid
     assert wide.evaluate("el => el.scrollWidth > el.clientWidth")
-    assert p.card(KINDS["expression-matrix"]).locator(".scroll-cue").is_visible()
+    assert p.card(KINDS["expression-matrix"]).locator(".scroll-cue").first.is_visible()
     alts = [fig.get_attribute("aria-label") for t in KINDS.values()      # every figure has its alt text
             for fig in p.card(t).locator("[role=img]").all()]
     assert alts and all(len(a) > 10 for a in alts)

@@ -24,6 +24,7 @@ class Result:
     value: Any                       # sympy numbers / expressions, in lists or dicts
     steps: list[str] = field(default_factory=list)   # TeX lines (maths, no $)
     display: str | None = None       # TeX of a symbolic value in the form students expect, if not sympy's
+    labels: list[str] | None = None  # a categorical value: the fixed list it is one of (answer kind "label")
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Operation:
 
 OPERATIONS: dict[str, Operation] = {}
 STEP_DIGITS: ContextVar[int] = ContextVar("step_digits", default=4)   # decimals shown in worked steps
-_MODULES = ("calculus", "directional", "chain", "networks", "series", "optimise", "lagrange", "regression")
+_MODULES = ("calculus", "directional", "classify", "chain", "networks", "series", "optimise", "lagrange", "regression")
 
 
 def operation(name: str, *, kind: str, required: tuple[str, ...], optional: tuple[str, ...] = ()):

@@ -109,6 +109,9 @@ def blank_tex(blank: Blank) -> str:
         columns = "|" + "|".join([f"p{{{width}cm}}"] * blank.cols) + "|"
         return (rf"\par\medskip$ {blank.label} = {{}}$ $\vcenter{{\hbox{{\begin{{tabular}}{{{columns}}}\hline" "\n"
                 + "\n".join([row] * blank.rows) + "\n" + r"\end{tabular}}}$")
+    if blank.shape == "choice":                   # a box to tick beside each label, kept on one line
+        ticks = r"\quad ".join(rf"\mbox{{$\square$~{escape(o)}}}" for o in blank.options)
+        return rf"\par\medskip${blank.label}$:\quad {ticks}"
     return rf"\quizbox{{{blank.label}}}{{{blank.height_cm}cm}}"
 
 

@@ -28,7 +28,10 @@ multiple choice (``q["form"] == "multiple_choice"``) takes the ``multichoice`` f
   text asks for 4 significant figures. The value comes from a small whitelisted float
   evaluator of the contract's expression syntax (``ast`` only: no sympy, no ``eval``).
 - what cannot be blanks (an expression using something the evaluator lacks, an empty
-  point set) is a multichoice when choices exist, else a QuizgenError names the question.
+  point set) is a multichoice when choices exist (with several answers: a cloze with that
+  answer's choice part beside the others' parts), else a QuizgenError names the question.
+- a categorical (``label``) answer is always a ``MULTICHOICE_S`` part offering its labels,
+  in a cloze beside the other answers' blanks.
 
 Misconceptions: each numeric blank (and a numerical question) lists, after its 100 %
 key, the answer's misconception values for that entry (for an expression's numeric check:
@@ -528,8 +531,8 @@ def body(q: dict, form: str) -> Body:
     try:
         grids = [grid(a) for a in answers]
     except Unexportable as exc:
-        if choices:
-            return _multichoice(q)
+        if choices:                # the other answers keep their own parts
+            return _cloze_choices(q) if len(answers) > 1 else _multichoice(q)
         raise Unexportable(str(exc), fix="give the template a multiple_choice section, so that "
                                          "Moodle can grade this answer as a choice") from None
     if len(answers) == 1 and answers[0]["kind"] == "number":

@@ -21,15 +21,20 @@ def _n(x, digits) -> str:
     return num(x, 3 if digits is None else digits)
 
 
+def _entry(x, digits) -> str:
+    """A number rounded, an expression in the contract's syntax with ``^`` for powers."""
+    return str(x).replace("**", "^") if isinstance(x, str) else _n(x, digits)
+
+
 def plain_value(answer: dict, value) -> str:
     """``value`` (shaped like the answer's) as plain text for a cloze choice."""
     kind, digits = answer["kind"], answer.get("round")
     if kind == "number":
         return _n(value, digits)
-    if kind == "vector":
-        return "(" + ", ".join(_n(x, digits) for x in value) + ")"
-    if kind == "matrix":
-        return "[" + "; ".join(", ".join(_n(x, digits) for x in row) for row in value) + "]"
+    if kind in ("vector", "matrix", "expression") and isinstance(value, list):
+        if value and isinstance(value[0], list):
+            return "[" + "; ".join(", ".join(_entry(x, digits) for x in row) for row in value) + "]"
+        return "(" + ", ".join(_entry(x, digits) for x in value) + ")"
     if kind == "named":
         return ", ".join(f"{k} = {_n(v, digits)}" for k, v in value.items())
     if kind == "point_set":

@@ -2,10 +2,12 @@
 
 Shared by the LaTeX and HTML worksheets so both print the same blanks. The size comes
 from the answer's kind (a line for a number, a grid of cells for a vector or a matrix, a
-labelled line per part of a named answer, a box for an expression or a set of points);
-a template's or a quiz-spec section's ``answer_space`` overrides it:
-``none``, ``line``, ``box``, or a number (the box's height in cm).
-A multiple-choice question is answered by its letters and gets no blank.
+labelled line per part of a named answer, a box for an expression or a set of points,
+a box to tick beside each label of a categorical answer); a template's or a quiz-spec
+section's ``answer_space`` overrides it: ``none``, ``line``, ``box``, or a number (the
+box's height in cm); a categorical answer keeps its tick boxes unless it is ``none``.
+A multiple-choice question is answered by its letters: its first answer (the one the
+choices answer) gets no blank, its other answers do.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ EXPRESSION_CELL_CM = (3.6, 1.2)                   # a grid cell for an expressio
 
 @dataclass
 class Blank:
-    """One answer's blank: ``shape`` is line, box, grid or named."""
+    """One answer's blank: ``shape`` is line, box, grid, named or choice."""
 
     label: str                    # the answer's TeX label, e.g. "f'(2)" or "\\nabla f"
     shape: str
@@ -30,6 +32,7 @@ class Blank:
     height_cm: float = 0.0        # box height
     cell_cm: tuple = CELL_CM      # grid cell (width, height)
     names: list = field(default_factory=list)   # named answers: one line per name
+    options: list = field(default_factory=list)  # a categorical answer: its labels, one box each
 
 
 def _grid_shape(value) -> tuple[int, int]:
@@ -41,6 +44,8 @@ def _grid_shape(value) -> tuple[int, int]:
 def blank_for(answer: dict, override=None) -> Blank:
     """The blank of one answer, by its kind unless ``override`` says otherwise."""
     label, value = answer["label"], answer["value"]
+    if answer["kind"] == "label":
+        return Blank(label, "choice", options=list(answer.get("labels") or [value]))
     if isinstance(override, (int, float)) and not isinstance(override, bool):
         return Blank(label, "box", height_cm=float(override))
     if override == "line":
@@ -62,8 +67,9 @@ def blank_for(answer: dict, override=None) -> Blank:
 
 
 def blanks(question: dict) -> list[Blank]:
-    """The blanks a worksheet prints after ``question`` (none for multiple choice)."""
+    """The blanks a worksheet prints after ``question`` (multiple choice: none for the first answer)."""
     override = question.get("answer_space")
-    if question.get("choices") or override == "none":
+    if override == "none":
         return []
-    return [blank_for(a, override) for a in question["answers"]]
+    answers = question["answers"][1:] if question.get("choices") else question["answers"]
+    return [blank_for(a, override) for a in answers]

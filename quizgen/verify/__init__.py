@@ -41,7 +41,9 @@ def check(name: str, *, symbolic: bool = False, seeded: bool = False):
 
 
 def close(a: Any, b: Any, rel: float = REL, abs_: float = ABS) -> bool:
-    """Structural comparison of numbers, lists and dicts within a tolerance."""
+    """Structural comparison of numbers, lists and dicts within a tolerance; labels (strings) equal."""
+    if isinstance(a, str) or isinstance(b, str):
+        return a == b
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(close(a[k], b[k], rel, abs_) for k in a)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):

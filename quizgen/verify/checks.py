@@ -492,3 +492,75 @@ def _steepest_ascent(inp):
     if norm == 0:
         raise VerificationError("steepest_ascent: the gradient is zero at the point")
     return [mp.mpf(c) / norm for c in g]
+
+
+# ---- categorical answers (labels) --------------------------------------------------
+# The label words are the contract's vocabulary (tests tie them to the engine's lists).
+
+CONCAVE_UP, CONCAVE_DOWN, INCONCLUSIVE = "concave up", "concave down", "test inconclusive"
+MINIMUM, MAXIMUM, SADDLE = "local minimum", "local maximum", "saddle point"
+LABEL_ZERO = 1e-10        # relative size below which a numerical curvature counts as 0 (the engine
+                          # refuses, as too close to call, every nonzero value below 1e-7)
+STATIONARY = 1e-9         # relative size of a numerical gradient that counts as 0
+SAMPLE_STEP = mp.mpf("1e-6")
+
+
+@check("concavity")
+def _concavity(inp):
+    """The sign of the central second difference (f(a+h) - 2 f(a) + f(a-h)) / h^2."""
+    x = str(inp["variable"])
+    names = [x] + sorted(str(k) for k in inp["at"] if str(k) != x)      # the others are held constant
+    f = function(inp["expression"], names)
+    a = _point(inp, names)
+    h = mp.mpf("1e-8")
+    d2 = (f(a[0] + h, *a[1:]) - 2 * f(*a) + f(a[0] - h, *a[1:])) / h ** 2
+    if abs(d2) <= LABEL_ZERO * (1 + abs(f(*a))):
+        return INCONCLUSIVE
+    return CONCAVE_UP if d2 > 0 else CONCAVE_DOWN
+
+
+@check("classify_stationary_point")
+def _classify_stationary_point(inp):
+    """Signs of the eigenvalues (numpy) of the numerical Hessian at a point where the numerical
+    gradient is 0, confirmed by sampling f at a +- h v (v: eigenvectors and axes)."""
+    xs, names = _with_constants(inp)
+    n, a = len(xs), _point(inp, names)
+    H = np.array([[float(c) for c in row[:n]] for row in num_hessian(inp["expression"], names, a)[:n]])
+    scale = 1.0 + float(np.max(np.abs(H)))
+    if max(abs(float(g)) for g in num_gradient(inp["expression"], names, a)[:n]) > STATIONARY * scale:
+        return "not a stationary point"
+    eig, vectors = np.linalg.eigh(H)
+    if np.min(np.abs(eig)) <= LABEL_ZERO * scale:
+        return INCONCLUSIVE
+    label = MINIMUM if eig.min() > 0 else MAXIMUM if eig.max() < 0 else SADDLE
+    rises = set(_sampled_rises(inp["expression"], names, a, list(vectors.T) + list(np.eye(n))))
+    agrees = {MINIMUM: {True}, MAXIMUM: {False}, SADDLE: {True, False}}[label] == rises
+    return label if agrees else f"{label} by the eigenvalues, but sampling f around the point disagrees"
+
+
+def _sampled_rises(expression, names, a, directions):
+    """For each direction v and -v: does f rise from a to a + h v?"""
+    f = function(expression, names)
+    base = f(*a)
+    for v in directions:
+        for s in (1, -1):
+            step = [s * SAMPLE_STEP * mp.mpf(float(c)) for c in v] + [mp.mpf(0)] * (len(names) - len(v))
+            yield f(*[p + d for p, d in zip(a, step)]) > base
+
+
+@check("jacobian_size")
+def _jacobian_size(inp):
+    """Rows: one per component expression; columns: one per distinct input variable."""
+    return {"rows": len(inp["expressions"]), "columns": len(dict.fromkeys(str(v) for v in inp["variables"]))}
+
+
+@check("best_model")
+def _best_model(inp):
+    """The model with the smallest chi-squared, each summed in mpmath from its text."""
+    x, y, s = _data(inp)
+
+    def chi2(text):
+        m = _model({"model": text}, {})
+        return mp.fsum(((yi - m(xi)) / si) ** 2 for xi, yi, si in zip(x, y, s))
+    values = {name: chi2(text) for name, text in inp["models"].items()}
+    return min(values, key=values.get)
