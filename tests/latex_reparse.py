@@ -63,6 +63,8 @@ def parse(tex: str):
         expr = parse_latex(tex, backend="antlr")
     except Exception:                                  # noqa: BLE001 - the parser raises many kinds
         return None
+    if not isinstance(expr, sp.Expr):                  # 12 > 0: a relation, not a value
+        return None
     if expr.atoms(AppliedUndef):                       # f(2.2): names a value, not an expression
         return None
     return expr.subs(sp.Symbol("e"), sp.E)

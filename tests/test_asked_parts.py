@@ -52,6 +52,8 @@ ASKED = {
     "instantaneous-rate-of-change": [("(a) At what", ["rate"]), ("That is, find", ["rate"]),
                                      ("(b) How large", ["size"]), ("Find M.", ["size"]),
                                      ("Give both answers", ["rate", "size"])],
+    "rate-of-change-along-path": [("At what rate", ["D"]), ("That is, find", ["D"])],
+    "steepest-ascent-direction": [("In which direction", ["u"]), ("Give the direction", ["u"])],
     "jacobian-at-point": [("Find the Jacobian", ["J"]), ("Give each entry", ["J"])],
     "jacobian-symbolic": [("(a) Find the", ["J"]), ("(b) What is", ["size"])],
     "lagrange-linear-on-ellipse": [("Find the largest", ["pts", "fmax"]), ("Use a Lagrange", ["pts"]),
