@@ -37,6 +37,8 @@ MATH_ENVIRONMENTS = ("matrix", "pmatrix", "bmatrix", "Bmatrix", "vmatrix", "Vmat
                      "cases", "array", "aligned")
 DELIMITERS = {"(": r"\(", ")": r"\)", "[": r"\[", "]": r"\]"}
 _MATH_TOKEN = re.compile(r"\\([A-Za-z]+)|\\(.)|([{}&#%$])|(\\)\Z", re.S)
+_SIGNED_NUMBER = re.compile(r"(?<![\^_\s])\s*(?<![\^_])[+-]?\s*(?<![A-Za-z\d.])\d+(?:\.\d+)?")
+_SPACES = re.compile(r"\s+")
 _ENV_NAME = re.compile(r"\s*\{([A-Za-z]+\*?)\}")
 _TEXT_TOKEN = re.compile(r"\\\$|\$\$(.+?)\$\$|\$(.+?)\$", re.S)     # the one of textfmt.split_math
 
@@ -92,13 +94,29 @@ def check_math(tex: str, display: bool = False) -> Problem | None:
     """The first problem of one maths span (without its ``$``), or None."""
     problem = _structure(tex)
     if problem is None:
-        from .export.html import MathError, tex_to_mathml
-        try:
-            tex_to_mathml(tex, display)
-        except MathError as err:
-            return Problem(f"does not convert to MathML ({err})",
+        reason = _mathml_failure(numbers_as_one(tex), display)
+        if reason:
+            return Problem(f"does not convert to MathML ({reason})",
                            "write the maths the way the README's examples do; the HTML pages need MathML")
     return problem
+
+
+def numbers_as_one(tex: str) -> str:
+    """``tex`` with each signed number written ``1``: whether a formula converts does not
+    depend on its numbers, and the variants of a template then share one conversion.
+    Digits glued to a macro (``\tfrac12``) and signs right after ``^``/``_`` stay."""
+    return _SPACES.sub(" ", _SIGNED_NUMBER.sub(" 1", tex))
+
+
+@lru_cache(maxsize=8192)
+def _mathml_failure(tex: str, display: bool) -> str | None:
+    """Why the HTML export's converter refuses ``tex``, or None (see :func:`numbers_as_one`)."""
+    from .export.html import MathError, tex_to_mathml
+    try:
+        tex_to_mathml(tex, display)
+    except MathError as err:
+        return str(err)
+    return None
 
 
 def _structure(tex: str) -> Problem | None:
