@@ -246,10 +246,17 @@ def _paragraph(par: str) -> Problem | None:
         math = m.group(1) if display else m.group(2)
         problem = check_math(math.strip(), display)
         if problem:
-            shown = f"$${math.strip()}$$" if display else f"${math.strip()}$"
-            return Problem(f"{problem.message} in {shorten(shown)}", problem.fix,
-                           m.start(1 if display else 2) + problem.offset)
+            lead = len(math) - len(math.lstrip())
+            return replace(located(problem, math.strip(), display),
+                           offset=m.start(1 if display else 2) + lead + problem.offset)
     return _prose(par[pos:], pos)
+
+
+def located(problem: Problem, math: str, display: bool) -> Problem:
+    """The problem of ``math`` with the formula, and its place in it, in the message."""
+    delim = "$$" if display else "$"
+    near = math[max(0, problem.offset - 20):problem.offset + 20]
+    return replace(problem, message=f"{problem.message}, at «{near}» in {delim}{shorten(math)}{delim}")
 
 
 def _prose(prose: str, offset: int) -> Problem | None:
@@ -259,7 +266,7 @@ def _prose(prose: str, offset: int) -> Problem | None:
         return None
     word = m.group(0)
     if word == "$":
-        return Problem(f"a '$' that is never closed, near {shorten(prose[m.start():].strip(), 60)!r}",
+        return Problem(f"a '$' that is never closed, at «{shorten(prose[m.start():].strip(), 60)}»",
                        "close every $...$ and $$...$$ in the same paragraph; write \\$ for a dollar sign",
                        offset + m.start())
     if word[1] in DELIMITERS:
@@ -285,6 +292,8 @@ def check_question(tpl, q: dict) -> None:
     """Raise a :class:`QuizgenError` for the first text of ``q`` whose TeX is broken."""
     for f in fields(tpl, q):
         problem = check_math(f.text, True) if f.math else check_text(f.text)
+        if problem is not None and f.math:
+            problem = located(problem, f.text, True)
         if problem is not None:
             raise question_error(tpl, q, f, problem)
 
