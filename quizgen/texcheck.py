@@ -23,6 +23,7 @@ from typing import Iterable, Iterator
 
 from .errors import QuizgenError, shorten
 from .paths import templates_dir
+from .textfmt import _TOKEN as _TEXT_TOKEN       # how every exporter finds $...$ and $$...$$
 from .textfmt import paragraphs
 
 MACROS_FILE = "macros.txt"           # in templates/latex: the preamble's macros among latex2mathml's
@@ -40,7 +41,6 @@ _MATH_TOKEN = re.compile(r"\\([A-Za-z]+)|\\(.)|([{}&#%$])|(\\)\Z", re.S)
 _SIGNED_NUMBER = re.compile(r"(?<![\^_\s])\s*(?<![\^_])[+-]?\s*(?<![A-Za-z\d.])\d+(?:\.\d+)?")
 _SPACES = re.compile(r"\s+")
 _ENV_NAME = re.compile(r"\s*\{([A-Za-z]+\*?)\}")
-_TEXT_TOKEN = re.compile(r"\\\$|\$\$(.+?)\$\$|\$(.+?)\$", re.S)     # the one of textfmt.split_math
 
 
 # ---- what the renderers know ---------------------------------------------------------
@@ -97,14 +97,15 @@ def check_math(tex: str, display: bool = False) -> Problem | None:
         reason = _mathml_failure(numbers_as_one(tex), display)
         if reason:
             return Problem(f"does not convert to MathML ({reason})",
-                           "write the maths the way the README's examples do; the HTML pages need MathML")
+                           "give every macro its arguments (\\frac{a}{b}, x^{2}, \\sqrt{x}) and one "
+                           "superscript per base: the HTML pages show each formula as MathML")
     return problem
 
 
 def numbers_as_one(tex: str) -> str:
     """``tex`` with each signed number written ``1``: whether a formula converts does not
     depend on its numbers, and the variants of a template then share one conversion.
-    Digits glued to a macro (``\tfrac12``) and signs right after ``^``/``_`` stay."""
+    Digits glued to a macro (``\\tfrac12``) and signs right after ``^``/``_`` stay."""
     return _SPACES.sub(" ", _SIGNED_NUMBER.sub(" 1", tex))
 
 

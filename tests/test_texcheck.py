@@ -204,3 +204,29 @@ def test_validate_tex_without_latexmk_says_so(tmp_path):
     result = run("validate", "--samples", "1", "--tex", "--bank", str(course), env={"PATH": str(tmp_path)})
     assert result.exit_code == 2, result.output
     assert "validate --tex needs latexmk and pdflatex, not found on PATH" in result.output
+
+
+def test_writing_numbers_as_one_never_changes_whether_a_formula_converts():
+    """The MathML check converts formulas with their numbers written 1 (one conversion per shape):
+    over the maths of real variants, and formulas that fail, the outcome is the same as converting
+    the formula itself."""
+    from quizgen.bank import load_bank
+    from quizgen.export.html import MathError
+    from quizgen.pipeline import generate_variant
+    spans = {"\\tfrac12 x^-2", "x^2^3", "x_-", "\\frac{1}", "x^{-2.5} - 10", "\\\\[2pt] a_1", "\\sqrt[3]{8}"}
+    for tpl in load_bank()[::4]:
+        q = generate_variant(tpl, 11)
+        spans |= {f.text for f in texcheck.fields(tpl, q) if f.math}
+        spans |= {m.group(1) or m.group(2) for f in texcheck.fields(tpl, q) if not f.math
+                  for m in texcheck._TEXT_TOKEN.finditer(f.text) if m.group(0) != "\\$"}
+
+    def converts(tex):
+        try:
+            tex_to_mathml(tex.strip(), True)
+            return True
+        except MathError:
+            return False
+    assert len(spans) > 100
+    changed = [s for s in spans if texcheck.numbers_as_one(s) != s]
+    assert len(changed) > 50
+    assert [s for s in changed if converts(s) != converts(texcheck.numbers_as_one(s))] == []
