@@ -15,6 +15,7 @@ exporter (``python -m quizgen.texcheck``), never typed by hand; a test asks agai
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -345,7 +346,6 @@ def question_error(tpl, q: dict, f: Field, problem: Problem) -> QuizgenError:
 
 def describe_variant(q: dict) -> str:
     """``variant 3: seed 123, parameters a = 2, b = -1`` (long values shortened)."""
-    import json
     params = ", ".join(f"{k} = {shorten(json.dumps(v), 40)}" for k, v in (q.get("parameters") or {}).items())
     return f"variant {q.get('variant', 1)}: seed {q['seed']}, parameters {shorten(params or 'none', 300)}"
 

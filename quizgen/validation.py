@@ -14,16 +14,16 @@ from .pipeline import generate_variant
 from .sampling import derive_seed
 
 
-def sample_variants(tpl, samples: int, seed: int = 0) -> list[dict]:
-    """``samples`` verified, TeX-checked variants (raises on any problem)."""
-    return [generate_variant(tpl, derive_seed(seed, tpl.id, k), k) for k in range(1, samples + 1)]
-
-
-def validate_template(tpl, samples: int, seed: int = 0) -> dict:
-    """Generate ``samples`` verified variants; return counts (raises on any problem)."""
-    questions = sample_variants(tpl, samples, seed)
-    keys = {json.dumps(q["parameters"], sort_keys=True) for q in questions}
-    return {"samples": samples, "distinct": len(keys), "questions": questions}
+def validate_template(tpl, samples: int, seed: int = 0, keep: bool = False) -> dict:
+    """Generate ``samples`` verified, TeX-checked variants; return counts (raises on any
+    problem), and with ``keep`` the variants themselves."""
+    keys, kept = set(), []
+    for k in range(1, samples + 1):
+        q = generate_variant(tpl, derive_seed(seed, tpl.id, k), k)
+        keys.add(json.dumps(q["parameters"], sort_keys=True))
+        if keep:
+            kept.append(q)
+    return {"samples": samples, "distinct": len(keys), "questions": kept}
 
 
 def validate_templates(templates, samples: int, seed: int, echo: Callable[[str], None],
@@ -34,7 +34,7 @@ def validate_templates(templates, samples: int, seed: int, echo: Callable[[str],
     failed = 0
     for tpl in templates:
         try:
-            stats = validate_template(tpl, samples, seed)
+            stats = validate_template(tpl, samples, seed, keep=keep is not None)
         except (QuizgenError, VerificationError) as exc:
             failed += 1
             echo(f"FAIL {tpl.id}: {exc}")
