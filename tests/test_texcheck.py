@@ -126,6 +126,7 @@ def test_each_choice_and_its_feedback_is_a_field():
     ("\\( x \\)", "\\( is not a maths delimiter"),
     ("$$ x \\] $$", "\\] is not a maths delimiter"),
     ("see \\alpha here", "the TeX command \\alpha is outside $...$"),
+    ("A = \\begin{pmatrix} 1 \\end{pmatrix}", "the TeX command \\begin is outside $...$"),
     ("$\\fraq{1}{2}$", "unknown macro \\fraq"),
     ("$\\mathscr{L}$", "unknown macro \\mathscr"),           # latex2mathml has it, the preamble has not
     ("$a & b$", "'&' outside a matrix or array"),
