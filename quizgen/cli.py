@@ -163,24 +163,30 @@ def new(template_id, op, module, out):
 @click.option("--samples", default=20, show_default=True, type=click.IntRange(1, 100000),
               help="Variants to sample, verify and count per template.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the sampling run.")
-def validate(paths, banks, samples, seed):
+@click.option("--tex", is_flag=True, help="Also typeset the samples with LaTeX (latexmk, as --pdf does).")
+def validate(paths, banks, samples, seed, tex):
     """Check templates: schema, expressions, and SAMPLES verified variants each.
 
     Checks your templates (PATHS, --bank, $QUIZGEN_BANK: files or folders) when
-    you give any, else the built-in bank. For each template, prints the number of
-    distinct variants among the samples; exits 2 on a bad template, 1 when an
-    answer fails independent verification.
+    you give any, else the built-in bank. Each sample is verified and its TeX
+    checked (prompt, solution, choices, feedback, steps: braces, environments,
+    known macros, MathML). For each template, prints the number of distinct
+    variants among the samples; exits 2 on a bad template, 1 when an answer
+    fails independent verification. --tex also compiles the samples with LaTeX.
 
     \b
     Example:
       quizgen validate --samples 200
-      quizgen validate --bank course/ --samples 50
+      quizgen validate --bank course/ --samples 50 --tex
     """
-    from .validation import validate_templates
+    from .validation import compile_samples, validate_templates
     templates = _bank(banks + paths).scope
-    problems = validate_templates(templates, samples, seed, echo=click.echo)
+    sampled: list = []
+    problems = validate_templates(templates, samples, seed, echo=click.echo, keep=sampled if tex else None)
     if problems:
         raise QuizgenError(f"{problems} template(s) failed validation (see above)")
+    if tex:
+        compile_samples(sampled, echo=click.echo)
     click.echo(f"all {len(templates)} templates valid")
 
 

@@ -23,6 +23,7 @@ from .numfmt import half_unit, num, tex_value
 from .render import TexExpr, render_text, tex
 from .sampling import (add_definitions, constraints_hold, derive_seed, rng_for, sample_parameters,
                        unsatisfiable)
+from .texcheck import check_question
 from .verify import verify_answer
 
 MAX_TRIES = 300
@@ -264,6 +265,7 @@ def generate_variant(tpl: Template, seed: int, variant: int = 1, tries: int = MA
                     continue
                 question = {"template": question.pop("template"), **question}
                 question["variant"] = variant
+                check_question(tpl, question)        # broken TeX: an error before anything is written
                 return _ordered(question)
     except OutOfTime as exc:
         if exc.token is not token:
