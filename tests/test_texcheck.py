@@ -108,7 +108,8 @@ def test_each_choice_and_its_feedback_is_a_field():
     message = str(info.value)
     assert f"broken TeX in choice {k + 1} (sign_error)" in message
     assert "\\end{matrix} closes \\begin{pmatrix}" in message
-    assert f"line {line_of('misconceptions: [product')} (multiple_choice.misconceptions.2)" in message
+    index = tpl.data["multiple_choice"]["misconceptions"].index("sign_error")
+    assert f"line {line_of('misconceptions: [product')} (multiple_choice.misconceptions.{index})" in message
 
 
 # ---- the maths rules ----------------------------------------------------------------
