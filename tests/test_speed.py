@@ -293,3 +293,14 @@ def test_stream_lint_finds_what_the_whole_document_lint_finds():
     whole = moodle_lint.problems(doc)
     assert any("150" in p for p in whole) and any("used by 2 questions" in p for p in whole)
     assert stream.problems() == whole
+
+
+def test_targets_benchmark_reports_each_target_with_a_verdict():
+    proc = subprocess.run([sys.executable, "benchmarks/targets.py", "--quick", "--only", "4,5,6"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    for needle in ("quizgen --help", "quizgen list", "cache on", "cache off", "texts filled from"):
+        assert needle in out, (needle, out)
+    assert "(target < 0.5 s): met" in out or "(target < 0.5 s): NOT MET" in out
+    assert "R/exams not installed here" in out or "exams2moodle deriv" in out
