@@ -9,17 +9,20 @@ and later expressions of that shape are filled into the form without printing.
 
 A shape is the expression tree without its numbers, plus everything about the numbers
 the printer decides on: exponents stay as they are (``x**2`` and ``x**3`` are two
-shapes, as ``x**(1/2)`` prints as a root), and the order and equality pattern of all
-numbers, their absolute values, numerators and denominators among themselves and with
--1, 0 and 1 (signs, coefficients 1 and -1 that are not printed, ``+ -3`` written
-``- 3``, fractions, and the order of terms, which sympy sorts by these numbers).
-Expressions with floats are always printed by sympy.
+shapes, as ``x**(1/2)`` prints as a root); of each top-level coefficient its sign and
+whether its numerator and denominator are 1 (``+ -3`` is written ``- 3``, ``1 x`` is
+written ``x``, ``3/2 x`` as a fraction); of every other number the complete order and
+equality pattern of all of them, their absolute values, numerators and denominators,
+with -1, 0 and 1 (sympy orders terms and factors by them). Floats, and sums with
+irrational numeric factors (ordered by value), are always printed by sympy.
 
-A form is used only after it reproduced sympy's own text twice: for the expression it
-was made from and for the next expression of its shape. A form that does not is
-dropped and its shape is printed by sympy from then on. The output is therefore
-sympy's, byte for byte; the cache only changes the time. ``QUIZGEN_TEXCACHE=check``
-compares every filled text with sympy's (for tests), ``off`` turns the cache off.
+A form is made from the marked text of one expression (whose own text is that marked
+text with the markers replaced by their values: sympy's printers look at a number's
+text only for its sign and its first and last characters) and used only after it gave
+sympy's own text for a second expression of its shape; one that does not is dropped
+and its shape is printed by sympy from then on. The output is sympy's, byte for byte;
+the cache only changes the time. ``QUIZGEN_TEXCACHE=check`` compares every text with
+sympy's and raises on a difference (for tests), ``off`` turns the cache off.
 """
 
 from __future__ import annotations

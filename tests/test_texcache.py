@@ -141,3 +141,31 @@ def test_check_mode_compares_every_fill(monkeypatch):
     for e in _expressions(5, 10):
         assert texcache.latex(e) == sp.latex(e)
     assert texcache.cache_info()["filled"] == 0            # every text was printed and compared
+
+
+def test_check_mode_on_matrices_and_text(monkeypatch):
+    monkeypatch.setenv("QUIZGEN_TEXCACHE", "check")
+    for e in _expressions(7, 15) + _matrices(7, 30):
+        assert texcache.latex(e, **MATRIX) == sp.latex(e, **MATRIX)
+        if not isinstance(e, sp.MatrixBase):
+            assert texcache.sstr(e, order="lex") == sp.sstr(e, order="lex")
+
+
+def test_the_bank_is_the_same_with_and_without_the_cache(monkeypatch):
+    """Every template's variants (prompts, steps, distractors, JSON text) as without the cache."""
+    from quizgen.bank import load_bank
+    from quizgen.pipeline import generate_variant
+    from quizgen.sampling import derive_seed
+    templates = load_bank()
+
+    def generate():
+        return [generate_variant(t, derive_seed(3, t.id, k), k) for t in templates for k in (1, 2, 3)]
+
+    monkeypatch.setenv("QUIZGEN_TEXCACHE", "off")
+    without = generate()
+    monkeypatch.setenv("QUIZGEN_TEXCACHE", "check")             # also: every fill compared with sympy
+    checked = generate()
+    monkeypatch.delenv("QUIZGEN_TEXCACHE")
+    cached = generate()
+    assert texcache.cache_info()["filled"] > 0
+    assert checked == without and cached == without
