@@ -15,8 +15,8 @@ from typing import Any, Callable
 
 import sympy as sp
 
-from ..errors import Degenerate
 from .. import texcache
+from ..errors import Degenerate
 from ..numfmt import num, tex_value
 
 
