@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from . import engine, limits
+from . import limits
 from .errors import QuizgenError, shorten
-from .exprs import CONSTANTS, ExprError, FAMILIES, FUNCTIONS, names_in, parse_tree
-from .inputs import NAME_KEYS, POINT_KEYS
 from .paths import bank_dir
-from .yamlload import Document, load_document, validate
+
+if TYPE_CHECKING:
+    from .yamlload import Document
+
+# sympy, the engine, the schema validator and Jinja are imported where a template is checked,
+# so that listing a bank whose templates were checked before needs none of them (see Summary)
 
 MODULES = {
     "functions-and-derivatives": "Functions and derivatives",
@@ -25,8 +28,24 @@ MODULES = {
 ANSWER_META = {"op", "label", "kind", "tolerance", "round", "nonzero", "bounds", "data", "misconceptions"}
 
 
+class Listed:
+    """What a template shows in listings (shared by :class:`Template` and :class:`Summary`)."""
+
+    module: str
+    topic: str
+    data: dict
+
+    @property
+    def module_title(self) -> str:
+        return MODULES[self.module]
+
+    @property
+    def topic_title(self) -> str:
+        return self.data.get("topic_title") or self.topic.replace("-", " ").capitalize()
+
+
 @dataclass
-class Template:
+class Template(Listed):
     """One validated template, as data (nothing is executed at load time)."""
 
     id: str
@@ -37,14 +56,6 @@ class Template:
     data: dict
     source: Path
     doc: Document = field(repr=False)
-
-    @property
-    def module_title(self) -> str:
-        return MODULES[self.module]
-
-    @property
-    def topic_title(self) -> str:
-        return self.data.get("topic_title") or self.topic.replace("-", " ").capitalize()
 
     @property
     def variables(self) -> list[str]:
@@ -66,6 +77,7 @@ class Template:
 
 def load_template(path: Path | str) -> Template:
     """Load one template file: YAML, schema, then the checks a schema cannot express."""
+    from .yamlload import load_document, validate
     doc = load_document(path)
     if not isinstance(doc.data, dict):
         raise doc.error([], "a template must be a YAML mapping (key: value lines)",
@@ -81,6 +93,7 @@ def load_template(path: Path | str) -> Template:
 
 
 def _check_semantics(tpl: Template) -> None:
+    from .exprs import CONSTANTS, FAMILIES
     known = set(tpl.variables) | set(CONSTANTS)
     families = set()
     for name, spec in tpl.parameters.items():
@@ -179,6 +192,7 @@ def _check_figure(tpl: Template, spec: dict, known: set, families: set) -> None:
 
 
 def _check_expr(tpl: Template, path: list, text: Any, known: set, families: set) -> None:
+    from .exprs import FUNCTIONS, ExprError, names_in, parse_tree
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         return
     try:
@@ -198,6 +212,8 @@ VALUE_KEYS = frozenset({"expression", "expressions", "model", "constraint", "var
 
 
 def _check_answer(tpl: Template, name: str, spec: dict, known: set, families: set) -> None:
+    from . import engine
+    from .inputs import NAME_KEYS, POINT_KEYS
     ops = engine.load_all()
     op = ops[spec["op"]]
     given = set(spec) - ANSWER_META
@@ -286,11 +302,15 @@ def template_files(paths: Iterable[Path | str] | None = None, where: str | None 
     return [f for f in files if not (f.resolve() in seen or seen.add(f.resolve()))]
 
 
-def _load_unique(files: list[Path], known: dict[Path, Template] | None = None) -> list[Template]:
+Loader = Callable[[Path], Template]
+
+
+def _load_unique(files: list[Path], known: dict[Path, Template] | None = None,
+                 load: Loader = load_template) -> list[Template]:
     """Templates of ``files`` (reusing ``known`` ones by resolved path); ids must be unique."""
     templates, seen = [], {}
     for f in files:
-        tpl = (known or {}).get(f.resolve()) or load_template(f)
+        tpl = (known or {}).get(f.resolve()) or load(f)
         if tpl.id in seen:
             raise tpl.error(["id"], f"duplicate template id {tpl.id!r} (also in {seen[tpl.id]})",
                             "give every template its own id")
@@ -303,9 +323,9 @@ def _ordered(templates: Iterable[Template]) -> list[Template]:
     return sorted(templates, key=lambda t: (list(MODULES).index(t.module), t.topic, t.id))
 
 
-def load_bank(paths: Iterable[Path | str] | None = None) -> list[Template]:
+def load_bank(paths: Iterable[Path | str] | None = None, load: Loader = load_template) -> list[Template]:
     """All templates under ``paths`` (default: the built-in bank); ids must be unique."""
-    return _ordered(_load_unique(template_files(paths)))
+    return _ordered(_load_unique(template_files(paths), load=load))
 
 
 @dataclass
@@ -332,16 +352,16 @@ def bank_roots(banks: Iterable[Path | str] = (), environ=None) -> list[Path]:
     return [Path(p) for p in env.split(os.pathsep) if p.strip()] + [Path(b) for b in banks]
 
 
-def resolve_bank(banks: Iterable[Path | str] = (), environ=None) -> Bank:
+def resolve_bank(banks: Iterable[Path | str] = (), environ=None, load: Loader = load_template) -> Bank:
     """The bank every command reads: built-in templates, extended / overridden by the instructor's."""
-    builtin = load_bank()
+    builtin = load_bank(load=load)
     roots = bank_roots(banks, environ)
     if not roots:
         return Bank(builtin, [], [])
     env_roots = len(bank_roots((), environ))
     files = [f for i, root in enumerate(roots)
              for f in template_files([root], where=ENV_BANK if i < env_roots else None)]
-    own = _load_unique(template_files(files) if files else [], {t.source.resolve(): t for t in builtin})
+    own = _load_unique(template_files(files) if files else [], {t.source.resolve(): t for t in builtin}, load)
     warnings = [] if own else [f"warning: no templates (*.yaml) in {', '.join(map(str, roots))}"]
     by_id = {t.id: t for t in builtin}
     for tpl in own:
@@ -363,3 +383,103 @@ def select(templates: list[Template], *, modules=(), topics=(), ids=()) -> list[
     if not (modules or topics or ids):
         return list(templates)
     return [t for t in templates if t.module in modules or t.topic in topics or t.id in ids]
+
+
+# ---- listing without loading ------------------------------------------------------
+
+CACHE_ENV = "QUIZGEN_CACHE"        # folder of the listing cache, or "off"
+SUMMARY_KEYS = ("id", "title", "module", "topic", "difficulty")
+
+
+@dataclass
+class Summary(Listed):
+    """A template file that passed every check of :func:`load_template`, as listings show it."""
+
+    id: str
+    title: str
+    module: str
+    topic: str
+    difficulty: int
+    data: dict                     # only topic_title and multiple_choice
+    source: Path
+
+    def error(self, path: list, message: str, fix: str | None = None) -> QuizgenError:
+        return load_template(self.source).error(path, message, fix)
+
+
+class Summaries:
+    """A loader of :class:`Summary`: a file whose bytes passed the checks before is not read
+    as YAML again. The cache maps a file's SHA-256 to its summary, for one version of
+    quizgen's code and schemas (any change to them, or to the file, checks the file again);
+    it lives in ``$QUIZGEN_CACHE`` (``off``: none), else ``$XDG_CACHE_HOME/quizgen``."""
+
+    def __init__(self, environ=None):
+        self.path = _cache_path(os.environ if environ is None else environ)
+        self.stamp = _code_stamp()
+        self.known = self._read()
+        self.used: dict[str, dict] = {}
+
+    def __call__(self, path: Path) -> Summary:
+        import hashlib
+        key = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        entry = self.known.get(key)
+        if not (isinstance(entry, dict) and set(entry) == {*SUMMARY_KEYS, "data"}):
+            tpl = load_template(path)
+            entry = {**{k: getattr(tpl, k) for k in SUMMARY_KEYS},
+                     "data": {k: tpl.data[k] for k in ("topic_title", "multiple_choice") if k in tpl.data}}
+        self.used[key] = entry
+        return Summary(**entry, source=Path(path))
+
+    def _read(self) -> dict:
+        import json
+        try:
+            cached = json.loads(self.path.read_text(encoding="utf-8")) if self.path else {}
+        except (OSError, ValueError):
+            return {}
+        return cached.get("templates", {}) if isinstance(cached, dict) and cached.get("stamp") == self.stamp else {}
+
+    def save(self) -> None:
+        """Keep the summaries of this listing (and the others of this code, up to a limit)."""
+        if not self.path or all(self.known.get(k) == v for k, v in self.used.items()):
+            return
+        import json
+        import tempfile
+        keep = dict(list(self.known.items())[-1000:])
+        keep.update(self.used)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("w", dir=self.path.parent, delete=False, suffix=".tmp",
+                                             encoding="utf-8") as out:
+                json.dump({"stamp": self.stamp, "templates": keep}, out)
+            os.replace(out.name, self.path)
+        except OSError:
+            pass                       # a cache that cannot be written only costs time
+
+
+def _cache_path(environ) -> Path | None:
+    folder = environ.get(CACHE_ENV)
+    if folder == "off":
+        return None
+    if not folder:
+        folder = Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "quizgen"
+    return Path(folder) / "templates.json"
+
+
+def _code_stamp() -> str:
+    """A hash of quizgen's code and schemas: what decides whether a template passes."""
+    import hashlib
+    from . import __version__
+    digest = hashlib.sha256(__version__.encode())
+    root = Path(__file__).parent
+    for f in sorted([*root.rglob("*.py"), *root.rglob("*.json")]):
+        digest.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
+    return digest.hexdigest()
+
+
+def listing_bank(banks: Iterable[Path | str] = (), environ=None) -> Bank:
+    """:func:`resolve_bank` of :class:`Summary` objects: what ``quizgen list`` shows, the same
+    templates and the same errors, without loading templates that were checked before."""
+    summaries = Summaries(environ)
+    bank = resolve_bank(banks, environ, load=summaries)
+    summaries.save()
+    return bank

@@ -63,10 +63,12 @@ def bank_option(f):
     return click.option("--bank", "banks", type=click.Path(exists=True), multiple=True, help=BANK_HELP)(f)
 
 
-def _bank(banks=()):
-    """The merged bank of the built-in templates and the instructor's; warnings go to stderr."""
-    from .bank import resolve_bank
-    bank = resolve_bank(banks)
+def _bank(banks=(), listing=False):
+    """The merged bank of the built-in templates and the instructor's; warnings go to stderr.
+
+    ``listing``: summaries of the templates (checked once per file content, see bank.Summaries)."""
+    from .bank import listing_bank, resolve_bank
+    bank = (listing_bank if listing else resolve_bank)(banks)
     for line in bank.warnings:
         click.echo(line, err=True)
     return bank
@@ -97,7 +99,7 @@ def list_cmd(as_json, show_misconceptions, banks, paths):
     """
     if show_misconceptions:
         return _list_misconceptions(as_json)
-    bank = _bank(banks + paths)
+    bank = _bank(banks + paths, listing=True)
     templates = bank.templates
     rows = [{"id": t.id, "title": t.title, "module": t.module, "topic": t.topic,
              "difficulty": t.difficulty, "multiple_choice": bool(t.data.get("multiple_choice")),

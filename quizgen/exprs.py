@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping
 
 import sympy as sp
 
-from . import limits
+from . import limits, texcache
 from .errors import shorten
 
 
@@ -274,7 +274,7 @@ def symbols_for(names) -> dict[str, sp.Symbol]:
 
 def to_text(expr: Any) -> str:
     """An expression in the contract's plain syntax (``**``, ``exp``, ``log``, ...)."""
-    return sp.sstr(expr, order="lex")
+    return texcache.sstr(expr, order="lex")
 
 
 class AutoSymbols(dict):

@@ -308,9 +308,55 @@ def problems(xml: str | bytes) -> list[str]:
     return found + list(_duplicates(questions))
 
 
+class Stream:
+    """:func:`problems` of a document fed in pieces (whole ``<question>`` elements, in order),
+    keeping only each question's name and idnumber between pieces."""
+
+    def __init__(self):
+        self.found: list[str] = []
+        self.index, self.category = 0, ""
+        self.questions: list[tuple[str, str, etree._Element]] = []
+
+    def feed(self, piece: str | bytes) -> None:
+        data = piece.encode("utf-8") if isinstance(piece, str) else piece
+        try:
+            root = _parse(b"<quiz>" + data + b"</quiz>")
+        except etree.XMLSyntaxError as exc:
+            self.found.append(f"not well-formed XML: {exc}")
+            return
+        for q in root.findall("question"):
+            self.index += 1
+            if q.get("type") == "category":
+                self.category = (_text_of(q, "category/text") or "").strip()
+                continue
+            label = _label(q, self.index)
+            self.found += [f"{label}: {bad}" for rule in RULES for bad in rule(q)]
+            self.questions.append((label, self.category, _stub(q)))
+
+    def problems(self) -> list[str]:
+        return self.found + list(_duplicates(self.questions))
+
+
+def _stub(q) -> etree._Element:
+    """A ``<question>`` with only the name and idnumber of ``q`` (all :func:`_duplicates` reads)."""
+    stub = etree.Element("question")
+    for path in ("name/text", "idnumber"):
+        text = _text_of(q, path)
+        if text is not None:
+            el = stub
+            for tag in path.split("/"):
+                el = etree.SubElement(el, tag)
+            el.text = text
+    return stub
+
+
 def check(xml: str | bytes, file: str | None = None) -> None:
     """Raise QuizgenError listing the problems of ``xml`` (nothing when it is clean)."""
-    found = problems(xml)
+    report(problems(xml), file)
+
+
+def report(found: list[str], file: str | None = None) -> None:
+    """Raise QuizgenError listing ``found`` (nothing when it is empty)."""
     if not found:
         return
     more = len(found) - MAX_REPORTED

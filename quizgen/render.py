@@ -13,7 +13,7 @@ from jinja2.compiler import CodeGenerator
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from . import limits
+from . import limits, texcache
 from .budget import OutOfTime, time_budget
 from .numfmt import num, tex_value
 
@@ -27,7 +27,7 @@ def tex(obj: Any, digits: int = 4) -> str:
     if isinstance(obj, TexExpr):
         return obj
     if isinstance(obj, (sp.Basic, sp.MatrixBase)):
-        return sp.latex(_clean_floats(obj), mat_str="pmatrix", mat_delim="")
+        return texcache.latex(_clean_floats(obj), mat_str="pmatrix", mat_delim="")
     if isinstance(obj, (int, float)):
         return num(obj, digits)
     if isinstance(obj, (list, tuple, dict)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import io
 import json
 import subprocess
@@ -200,3 +201,108 @@ def test_bad_shard_is_refused(tmp_path, class_of_five, bad):
     result = CliRunner().invoke(main, ["build", str(spec), "--roster", str(roster), "--shard", bad,
                                        "--out", str(tmp_path / "sh")])
     assert result.exit_code == 2 and "K/N" in result.output and "Traceback" not in result.output
+
+
+# --- quizgen list from checked summaries --------------------------------------------------
+
+TEMPLATE = ROOT / "question_bank" / "functions-and-derivatives" / "chain-rule-functions.yaml"
+
+
+def _list(tmp_path, *args, cache="cache"):
+    env = dict(os.environ, QUIZGEN_CACHE=str(tmp_path / cache) if cache != "off" else "off",
+               PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "quizgen", "list", *map(str, args)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)
+
+
+def _own(proc) -> list[dict]:
+    assert proc.returncode == 0, proc.stderr
+    return [r for r in json.loads(proc.stdout) if r["origin"] == "instructor"]
+
+
+def test_list_rechecks_a_template_whenever_its_file_changes(tmp_path):
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    mine = bank / "mine.yaml"
+    text = TEMPLATE.read_text().replace("id: chain-rule-elementary", "id: my-chain-rule")
+    mine.write_text(text)
+    [row] = _own(_list(tmp_path, "--json", "--bank", bank))
+    assert (row["id"], row["title"], row["difficulty"]) == ("my-chain-rule", "Chain rule with an elementary "
+                                                            "outer function", 2)
+    assert (tmp_path / "cache" / "templates.json").exists()
+    mine.write_text(text.replace("difficulty: 2", "difficulty: 3").replace("title: Chain rule with",
+                                                                          "title: Edited chain rule with"))
+    [row] = _own(_list(tmp_path, "--json", "--bank", bank))
+    assert row["title"].startswith("Edited") and row["difficulty"] == 3
+    mine.write_text(text.replace("    op: derivative", "    op: derivativ"))     # now invalid
+    proc = _list(tmp_path, "--bank", bank)
+    assert proc.returncode == 2 and "mine.yaml" in proc.stderr and "derivativ" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    mine.write_text(text)                                                        # valid again: from the cache
+    [row] = _own(_list(tmp_path, "--json", "--bank", bank))
+    assert row["difficulty"] == 2
+
+
+def test_list_ignores_summaries_made_by_other_code(tmp_path):
+    import hashlib
+    key = hashlib.sha256(TEMPLATE.read_bytes()).hexdigest()
+    forged = {"id": "forged", "title": "Forged", "module": "regression", "topic": "t", "difficulty": 1, "data": {}}
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "templates.json").write_text(json.dumps({"stamp": "another version",
+                                                                   "templates": {key: forged}}))
+    rows = json.loads(_list(tmp_path, "--json").stdout)
+    assert "forged" not in {r["id"] for r in rows} and "chain-rule-elementary" in {r["id"] for r in rows}
+
+
+def test_list_from_the_cache_is_the_full_listing_without_sympy(tmp_path):
+    assert _list(tmp_path).returncode == 0                                      # fills the cache
+    fresh = _list(tmp_path, cache="off")
+    cached = _list(tmp_path)
+    assert cached.returncode == 0 and cached.stdout == fresh.stdout
+    probe = ("import sys, runpy\nsys.argv = ['quizgen', 'list']\ntry:\n    runpy.run_module('quizgen', "
+             "run_name='__main__')\nexcept SystemExit:\n    pass\nprint(sorted(m for m in ('sympy', 'jsonschema', "
+             "'yaml', 'jinja2', 'numpy') if m in sys.modules), file=sys.stderr)")
+    env = dict(os.environ, QUIZGEN_CACHE=str(tmp_path / "cache"), PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert proc.stdout == fresh.stdout and proc.stderr.strip().splitlines()[-1] == "[]"
+    env["QUIZGEN_CACHE"] = "off"
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert "sympy" in proc.stderr.strip().splitlines()[-1]                      # the probe can see imports
+
+
+# --- Moodle XML streamed ----------------------------------------------------------------------
+
+def test_streamed_moodle_file_is_the_joined_document(tmp_path):
+    from quizgen.export import moodle
+    quizset = QuizSet(title="t", papers=[Paper("", SAMPLE)], name="s")
+    [path] = get("moodle")(quizset, tmp_path)
+    assert path.read_text(encoding="utf-8") == moodle.build_xml(quizset)
+    assert moodle.build_xml(quizset).endswith("</quiz>\n")
+
+
+def test_stream_lint_finds_what_the_whole_document_lint_finds():
+    from quizgen import moodle_lint
+    from quizgen.export import moodle
+    pieces = list(moodle.pieces(QuizSet(title="t", papers=[Paper("", SAMPLE)], name="s")))
+    questions = [text for text, is_question in pieces if is_question]
+    graded = next(i for i, q in enumerate(questions) if 'fraction="100"' in q)
+    questions[graded] = questions[graded].replace('fraction="100"', 'fraction="150"', 1)
+    questions.append(next(q for q in questions if 'type="cloze"' in q))   # a repeated name and idnumber
+    doc = "\n".join([pieces[0][0], *questions, pieces[-1][0]])
+    stream = moodle_lint.Stream()
+    for q in questions:
+        stream.feed(q)
+    whole = moodle_lint.problems(doc)
+    assert any("150" in p for p in whole) and any("used by 2 questions" in p for p in whole)
+    assert stream.problems() == whole
+
+
+def test_targets_benchmark_reports_each_target_with_a_verdict():
+    proc = subprocess.run([sys.executable, "benchmarks/targets.py", "--quick", "--only", "4,5,6"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    for needle in ("quizgen --help", "quizgen list", "cache on", "cache off", "texts filled from"):
+        assert needle in out, (needle, out)
+    assert "(target < 0.5 s): met" in out or "(target < 0.5 s): NOT MET" in out
+    assert "R/exams not installed here" in out or "exams2moodle deriv" in out

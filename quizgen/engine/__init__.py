@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 import sympy as sp
 
+from .. import texcache
 from ..errors import Degenerate
 from ..numfmt import num, tex_value
 
@@ -161,7 +162,7 @@ def elided_steps(count: int, line: Callable[[int], str], first: int = SHOWN[0], 
 
 
 def point_tex(at: dict) -> str:
-    return ", ".join(f"{sp.latex(k)} = {sp.latex(v)}" for k, v in at.items())
+    return ", ".join(f"{texcache.latex(k)} = {texcache.latex(v)}" for k, v in at.items())
 
 
 def to_float(x: Any) -> float:
@@ -180,7 +181,7 @@ def tex(obj: Any) -> str:
         return num(obj, STEP_DIGITS.get())
     if isinstance(obj, sp.Rational) and _terminating(obj):
         return num(obj, 8)
-    return sp.latex(obj, mat_str="pmatrix", mat_delim="")
+    return texcache.latex(obj, mat_str="pmatrix", mat_delim="")
 
 
 def approx(obj: Any) -> str:

@@ -73,7 +73,7 @@ from typing import Callable
 
 from .. import moodle_lint
 from ..errors import QuizgenError
-from ..fsutil import atomic_write
+from ..fsutil import atomic_writer
 from ..textfmt import paragraphs, split_math
 from . import QuizSet, register
 from .moodle_choices import choice_list, multichoice_part
@@ -593,24 +593,36 @@ def question_form(q: dict, form: str) -> str:
     return form
 
 
-def build_xml(quizset: QuizSet) -> str:
-    """The whole Moodle XML document: categories in order of first use, each with its variants."""
+def pieces(quizset: QuizSet):
+    """The Moodle XML document in pieces: (text, is a question element), categories in order
+    of first use, each followed by its variants; the pieces joined by newlines are the file."""
     form, figures = _form(quizset), figure_format(quizset.options)
     groups: dict[str, list[tuple[str, dict]]] = {}
     for name, q in variants(quizset):
         groups.setdefault(category_path(q), []).append((name, q))
-    parts = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>"]
+    yield '<?xml version="1.0" encoding="UTF-8"?>\n<quiz>', False
     for members in groups.values():
-        parts.append(_category_xml(members[0][1]))
-        parts += [question_xml(name, q, question_form(q, form), figures) for name, q in members]
-    parts.append("</quiz>")
-    return "\n".join(parts) + "\n"
+        yield _category_xml(members[0][1]), True
+        for name, q in members:
+            yield question_xml(name, q, question_form(q, form), figures), True
+    yield "</quiz>\n", False
+
+
+def build_xml(quizset: QuizSet) -> str:
+    """The whole Moodle XML document as one text."""
+    return "\n".join(text for text, _ in pieces(quizset))
 
 
 @register("moodle")
 def export_moodle(quizset: QuizSet, out_dir: Path) -> list[Path]:
-    """Write ``<name>-moodle.xml``, after the linter has passed it; nothing on failure."""
+    """Write ``<name>-moodle.xml`` question by question (memory does not grow with the set),
+    each checked by the linter; nothing is written when any fails."""
     path = Path(out_dir) / f"{quizset.name}-moodle.xml"
-    data = build_xml(quizset).encode("utf-8")
-    moodle_lint.check(data, file=str(path))
-    return [atomic_write(path, data)]
+    lint = moodle_lint.Stream()
+    with atomic_writer(path) as out:
+        for k, (text, question) in enumerate(pieces(quizset)):
+            if question:
+                lint.feed(text)
+            out.write(("\n" if k else "").encode("utf-8") + text.encode("utf-8"))
+        moodle_lint.report(lint.problems(), file=str(path))
+    return [path]
