@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import lxml.html
 import pytest
 from pypdf import PdfReader
 
@@ -158,3 +159,25 @@ def test_html_worksheet_blanks_in_the_browser(tmp_path, numeric_questions):
                 if b.shape == "box":
                     assert box["height"] >= b.height_cm * 37.8 * 0.95     # CSS cm at 96 dpi
         browser.close()
+
+
+def test_choices_of_a_question_with_several_answers_say_which_answer_they_are_for(tmp_path):
+    """The letters answer the first answer only; the others keep their blanks, so the worksheet
+    says which answer the choices are for (HTML and a compiled PDF)."""
+    from quizgen.export import Paper, QuizSet
+    from quizgen.export.html import render_pages
+    tpl = select(load_bank(), ids=["jacobian-symbolic"])
+    q = generate_questions(tpl, 1, 5)[0]
+    assert q["choices"] and len(q["answers"]) > 1
+    quizset = QuizSet(title="Choices", papers=[Paper("", [q])], seed=5)
+    page = lxml.html.fromstring(render_pages(quizset).pages["worksheet"])
+    caption = page.xpath("//li[@class='question']//p[@class='choices-for']")
+    assert len(caption) == 1 and caption[0].getnext().get("class") == "choices"
+    assert caption[0].text_content().strip().rstrip(":").strip() in \
+        lxml.html.fromstring(f"<p>{render_pages(quizset).pages['key']}</p>").text_content()
+    (tmp_path / "spec.yaml").write_text(
+        "name: choices\ntitle: Choices\nseed: 5\nformats: [latex]\nsections:\n"
+        "  - templates: [jacobian-symbolic]\n    questions: 1\n    form: multiple_choice\n")
+    quizgen("build", str(tmp_path / "spec.yaml"), "--out", str(tmp_path / "out"))
+    text = PdfReader(str(next((tmp_path / "out").glob("*-worksheet.pdf")))).pages[0].extract_text()
+    assert re.search(r"\nJ\s*:\s*\n\s*\(a\)\s*\n", text), text       # the caption, then choice (a)
