@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Callable
 
 import sympy as sp
@@ -51,11 +52,16 @@ def misconception(name: str, ops: tuple[str, ...], feedback: str, specific=None)
 
 def _at(expr, inputs):
     at = inputs.get("at")
-    return expr.subs(at) if at else expr
+    if not at:
+        return expr
+    if all(isinstance(k, sp.Symbol) for k in at):      # a point: simultaneous, without subs' matching
+        return expr.xreplace({k: sp.sympify(v) for k, v in at.items()})
+    return expr.subs(at)
 
 
 # ---- wrong differentiation rules ----------------------------------------------------
 
+@lru_cache(maxsize=4096)
 def _wrong_diff(expr, x, *, chain=True, product=True, keep_exponent=False, drop_coefficient=False,
                 negative_as_positive=False):
     """Differentiate with one rule done wrong: no inner derivative, product rule as a
@@ -90,9 +96,15 @@ def _wrong_diff(expr, x, *, chain=True, product=True, keep_exponent=False, drop_
         outer = factor * base ** (ex if keep_exponent and ex.is_number and ex > 1 else ex - 1)
         return outer * d(base) if chain else outer
     if isinstance(expr, sp.Function) and len(expr.args) == 1:
-        outer = diff(expr.func(_U), _U).subs(_U, expr.args[0])
+        outer = _outer_derivative(expr.func).xreplace({_U: expr.args[0]})
         return outer * d(expr.args[0]) if chain else outer
     return diff(expr, x)
+
+
+@lru_cache(maxsize=256)
+def _outer_derivative(func):
+    """f'(u) of a one-argument function, in the placeholder ``_U``."""
+    return diff(func(_U), _U)
 
 
 def _derivative_like(op, inputs, value, **how):
