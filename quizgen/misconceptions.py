@@ -446,12 +446,17 @@ def _as_display(ans, wrong, display):
 
 def _parse(value):
     """JSON value -> sympy, strings through the safe parser (never sympify), tidied like keys."""
-    from .engine import tidy
     if isinstance(value, list):
         return [_parse(v) for v in value]
     if isinstance(value, str):
-        return tidy(to_sympy(value, {}, AutoSymbols()))
+        return _parse_text(value)
     return value
+
+
+@lru_cache(maxsize=1024)
+def _parse_text(text: str):
+    from .engine import tidy
+    return tidy(to_sympy(text, {}, AutoSymbols()))
 
 
 # ---- Taylor series, optimisation and regression (modules 4-6) ------------------------
