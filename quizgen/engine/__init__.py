@@ -72,7 +72,7 @@ def run(op: str, inputs: dict, digits: int = 4) -> Result:
 def real_number(x: Any) -> sp.Expr:
     """``x`` as an exact-or-float sympy number; complex, infinite or NaN is degenerate."""
     x = sp.sympify(x)
-    if x.free_symbols:
+    if isinstance(x, sp.Rational) or x.free_symbols:      # a fraction is always real and finite
         return x
     if x.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
         raise Degenerate("the value is infinite or undefined")
