@@ -353,16 +353,21 @@ def wrong_answers(tpl, answers, index, display, names=None, strict=False) -> lis
             continue
         try:
             wrong = json_value(m.fn(op, ans.inputs, ans.result.value))
-            shown = _as_display(ans, wrong, display)
-        except (Degenerate, ZeroDivisionError, TypeError, ValueError, AttributeError, ArithmeticError):
+        except _NOT_APPLICABLE:
             continue
-        if not _finite(wrong) or _magnitude(wrong) > PLAUSIBLE * scale:
+        if not _finite(wrong) or _magnitude(wrong) > PLAUSIBLE * scale or not _distinct(wrong, seen, gap, ans.kind):
             continue
-        if _distinct(wrong, seen, gap, ans.kind):
-            seen.append(wrong)
-            kept.append({"name": m.name, "value": wrong, "display": shown,
-                         "feedback": feedback_text(m, op, ans.inputs)})
+        try:
+            shown = _as_display(ans, wrong, display)      # only for a value that is kept
+        except _NOT_APPLICABLE:
+            continue
+        seen.append(wrong)
+        kept.append({"name": m.name, "value": wrong, "display": shown,
+                     "feedback": feedback_text(m, op, ans.inputs)})
     return kept
+
+
+_NOT_APPLICABLE = (Degenerate, ZeroDivisionError, TypeError, ValueError, AttributeError, ArithmeticError)
 
 
 def feedback_text(m: Misconception, op: str, inputs: dict) -> str:
