@@ -185,7 +185,7 @@ def _forgotten_factorial(op, inputs, value):
 def _ascent(op, inputs, value):
     from . import engine
     flipped = dict(inputs, learning_rate=-inputs["learning_rate"])
-    return engine.run(op, flipped).value
+    return engine.run(op, flipped, steps=False).value
 
 
 @misconception("newton_wrong_sign", ("newton_raphson",),
@@ -235,7 +235,7 @@ def _no_sigma(op, inputs, value):
     if inputs.get("sigma") is None:
         raise Degenerate("no sigma to forget")
     from . import engine
-    return engine.run(op, {k: v for k, v in inputs.items() if k != "sigma"}).value
+    return engine.run(op, {k: v for k, v in inputs.items() if k != "sigma"}, steps=False).value
 
 
 @misconception("slope_intercept_swapped", ("linear_regression",),
@@ -536,7 +536,7 @@ def _newton_hessian_not_inverted(op, inputs, value):
                "The gradient must be evaluated again at each new point, not reused from the start.")
 def _gradient_not_reevaluated(op, inputs, value):
     from . import engine
-    once = engine.run(op, dict(inputs, steps=1)).value
+    once = engine.run(op, dict(inputs, steps=1), steps=False).value
     n = int(inputs["steps"])
     if isinstance(once, dict):
         start = dict(inputs["start"])
@@ -551,7 +551,7 @@ def _gradient_not_reevaluated(op, inputs, value):
                "the factor 2 was dropped.")
 def _chi2_gradient_half(op, inputs, value):
     from . import engine
-    return engine.run(op, dict(inputs, learning_rate=inputs["learning_rate"] / 2)).value
+    return engine.run(op, dict(inputs, learning_rate=inputs["learning_rate"] / 2), steps=False).value
 
 
 @misconception("chi2_sigma_not_squared", ("chi_squared", "linear_regression", "least_squares"),
@@ -560,7 +560,7 @@ def _chi2_sigma_not_squared(op, inputs, value):
     if inputs.get("sigma") is None:
         raise Degenerate("no sigma")
     from . import engine
-    return engine.run(op, dict(inputs, sigma=[sp.sqrt(exact_number(s)) for s in inputs["sigma"]])).value
+    return engine.run(op, dict(inputs, sigma=[sp.sqrt(exact_number(s)) for s in inputs["sigma"]]), steps=False).value
 
 
 @misconception("intercept_sign_error", ("linear_regression",),
@@ -688,7 +688,7 @@ def _factor_two(op, inputs, value):
     if str(inputs.get("cost") or "squared_error") != "squared_error":
         raise Degenerate("the cost has no factor 2")
     from . import engine
-    return engine.run(op, dict(inputs, cost="half_squared_error")).value
+    return engine.run(op, dict(inputs, cost="half_squared_error"), steps=False).value
 
 
 @misconception("weight_gradient_without_input", ("backprop",),
@@ -699,7 +699,7 @@ def _without_input(op, inputs, value):
         raise Degenerate("only for weights")
     from . import engine
     wrt = dict(inputs["wrt"], param="biases")
-    delta = engine.run(op, dict(inputs, wrt=wrt)).value
+    delta = engine.run(op, dict(inputs, wrt=wrt), steps=False).value
     return [[d for _ in row] for d, row in zip(delta, value)]
 
 
@@ -710,7 +710,7 @@ def _without_input(op, inputs, value):
 def _no_activation(op, inputs, value):
     from . import engine
     layers = [dict(layer, activation="linear") for layer in inputs["layers"]]
-    return engine.run(op, dict(inputs, layers=layers)).value
+    return engine.run(op, dict(inputs, layers=layers), steps=False).value
 
 
 @misconception("taylor_last_term_missing", ("taylor_evaluate", "taylor_polynomial"),
@@ -743,7 +743,7 @@ def _bias_omitted(op, inputs, value):
     from . import engine
     layers = [dict(layer, biases=[0 * sp.sympify(b) for b in layer["biases"]]) if isinstance(layer["biases"], list)
               else dict(layer, biases=0) for layer in inputs["layers"]]
-    return engine.run(op, dict(inputs, layers=layers)).value
+    return engine.run(op, dict(inputs, layers=layers), steps=False).value
 
 
 @misconception("sigmoid_exponent_sign", ("forward",),
@@ -759,7 +759,7 @@ def _sigmoid_sign(op, inputs, value):
             return layer
         neg = lambda v: [neg(u) for u in v] if isinstance(v, list) else -sp.sympify(v)  # noqa: E731
         return dict(layer, weights=neg(layer["weights"]), biases=neg(layer["biases"]))
-    return engine.run(op, dict(inputs, layers=[flip(layer) for layer in inputs["layers"]])).value
+    return engine.run(op, dict(inputs, layers=[flip(layer) for layer in inputs["layers"]]), steps=False).value
 
 
 # ---- more distractors: every multiple-choice question gets at least three ------------
@@ -897,7 +897,7 @@ def _taylor_at_zero(op, inputs, value):
     from . import engine
     if inputs["about"] == 0:
         raise Degenerate("already about 0")
-    return engine.run(op, dict(inputs, about=sp.Integer(0))).value
+    return engine.run(op, dict(inputs, about=sp.Integer(0)), steps=False).value
 
 
 @misconception("taylor_alternating_sign", ("taylor_coefficients",),
@@ -909,7 +909,7 @@ def _taylor_alternating(op, inputs, value):
 
 def _iterative(op, inputs, **change):
     from . import engine
-    return engine.run(op, dict(inputs, **change)).value
+    return engine.run(op, dict(inputs, **change), steps=False).value
 
 
 @misconception("one_iteration_too_few", ("gradient_descent", "fit_gradient_descent", "newton_raphson",
@@ -1140,7 +1140,7 @@ def _activation_confused(op, inputs, value):
               for layer in inputs["layers"]]
     if layers == list(inputs["layers"]):
         raise Degenerate("no sigmoid or tanh layer")
-    return engine.run(op, dict(inputs, layers=layers)).value
+    return engine.run(op, dict(inputs, layers=layers), steps=False).value
 
 
 @misconception("weighted_sum_term_missing", ("forward",),
@@ -1154,7 +1154,8 @@ def _term_missing(op, inputs, value):
     if len(rows[0]) < 2:
         raise Degenerate("a single input")
     cut = [r[:-1] + [0 * sp.sympify(r[-1])] for r in rows]
-    return engine.run(op, dict(inputs, layers=[dict(first, weights=cut)] + list(inputs["layers"][1:]))).value
+    layers = [dict(first, weights=cut)] + list(inputs["layers"][1:])
+    return engine.run(op, dict(inputs, layers=layers), steps=False).value
 
 
 @misconception("partial_others_not_held_constant", ("partial_derivative",),
