@@ -246,8 +246,7 @@ def _swapped(op, inputs, value):
 
 def _sign_feedback(op, inputs):
     """The sign-slip feedback with an example from this question's own functions."""
-    text = " ".join(str(e) for e in _expressions(inputs))
-    if "cos(" in text:
+    if any(type(f).__name__.endswith("cos") for e in _expressions(inputs) for f in e.atoms(sp.Function)):
         return ("A sign slipped: check the sign of each term (for example, differentiating $\\cos$ brings in "
                 "a minus sign).")
     if op == "backprop":
@@ -427,9 +426,9 @@ def _same_function(a, b) -> bool:
     """Expression values equal as functions: the same numbers at several sample points."""
     from .verify.symbolic import POINTS, _evaluate, _texts
     from .exprs import names_in, FUNCTIONS
-    names = sorted(set().union(*(names_in(t) for t in _texts([a, b]))) - set(FUNCTIONS) - {"pi", "E"})
     if _shape(a) != _shape(b):
         return False
+    names = sorted(set().union(*(names_in(t) for t in _texts([a, b]))) - set(FUNCTIONS) - {"pi", "E"})
     for coords in POINTS:
         at = dict(zip(names, (coords * 3)[:len(names)]))
         try:
