@@ -135,7 +135,12 @@ def _check(node: ast.AST, text: str) -> None:
 
 def names_in(text: str) -> set[str]:
     """All names used in ``text`` (function names included)."""
-    return {n.id for n in ast.walk(parse_tree(text)) if isinstance(n, ast.Name)}
+    return set(_names_in(text))
+
+
+@lru_cache(maxsize=4096)
+def _names_in(text: str) -> frozenset[str]:
+    return frozenset(n.id for n in ast.walk(parse_tree(text)) if isinstance(n, ast.Name))
 
 
 def _number(value: Any) -> sp.Expr:

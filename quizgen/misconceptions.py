@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Callable
 
 import sympy as sp
@@ -51,11 +52,16 @@ def misconception(name: str, ops: tuple[str, ...], feedback: str, specific=None)
 
 def _at(expr, inputs):
     at = inputs.get("at")
-    return expr.subs(at) if at else expr
+    if not at:
+        return expr
+    if all(isinstance(k, sp.Symbol) for k in at):      # a point: simultaneous, without subs' matching
+        return expr.xreplace({k: sp.sympify(v) for k, v in at.items()})
+    return expr.subs(at)
 
 
 # ---- wrong differentiation rules ----------------------------------------------------
 
+@lru_cache(maxsize=4096)
 def _wrong_diff(expr, x, *, chain=True, product=True, keep_exponent=False, drop_coefficient=False,
                 negative_as_positive=False):
     """Differentiate with one rule done wrong: no inner derivative, product rule as a
@@ -90,9 +96,15 @@ def _wrong_diff(expr, x, *, chain=True, product=True, keep_exponent=False, drop_
         outer = factor * base ** (ex if keep_exponent and ex.is_number and ex > 1 else ex - 1)
         return outer * d(base) if chain else outer
     if isinstance(expr, sp.Function) and len(expr.args) == 1:
-        outer = diff(expr.func(_U), _U).subs(_U, expr.args[0])
+        outer = _outer_derivative(expr.func).xreplace({_U: expr.args[0]})
         return outer * d(expr.args[0]) if chain else outer
     return diff(expr, x)
+
+
+@lru_cache(maxsize=256)
+def _outer_derivative(func):
+    """f'(u) of a one-argument function, in the placeholder ``_U``."""
+    return diff(func(_U), _U)
 
 
 def _derivative_like(op, inputs, value, **how):
@@ -173,7 +185,7 @@ def _forgotten_factorial(op, inputs, value):
 def _ascent(op, inputs, value):
     from . import engine
     flipped = dict(inputs, learning_rate=-inputs["learning_rate"])
-    return engine.run(op, flipped).value
+    return engine.run(op, flipped, steps=False).value
 
 
 @misconception("newton_wrong_sign", ("newton_raphson",),
@@ -223,7 +235,7 @@ def _no_sigma(op, inputs, value):
     if inputs.get("sigma") is None:
         raise Degenerate("no sigma to forget")
     from . import engine
-    return engine.run(op, {k: v for k, v in inputs.items() if k != "sigma"}).value
+    return engine.run(op, {k: v for k, v in inputs.items() if k != "sigma"}, steps=False).value
 
 
 @misconception("slope_intercept_swapped", ("linear_regression",),
@@ -234,8 +246,7 @@ def _swapped(op, inputs, value):
 
 def _sign_feedback(op, inputs):
     """The sign-slip feedback with an example from this question's own functions."""
-    text = " ".join(str(e) for e in _expressions(inputs))
-    if "cos(" in text:
+    if any(type(f).__name__.endswith("cos") for e in _expressions(inputs) for f in e.atoms(sp.Function)):
         return ("A sign slipped: check the sign of each term (for example, differentiating $\\cos$ brings in "
                 "a minus sign).")
     if op == "backprop":
@@ -341,16 +352,21 @@ def wrong_answers(tpl, answers, index, display, names=None, strict=False) -> lis
             continue
         try:
             wrong = json_value(m.fn(op, ans.inputs, ans.result.value))
-            shown = _as_display(ans, wrong, display)
-        except (Degenerate, ZeroDivisionError, TypeError, ValueError, AttributeError, ArithmeticError):
+        except _NOT_APPLICABLE:
             continue
-        if not _finite(wrong) or _magnitude(wrong) > PLAUSIBLE * scale:
+        if not _finite(wrong) or _magnitude(wrong) > PLAUSIBLE * scale or not _distinct(wrong, seen, gap, ans.kind):
             continue
-        if _distinct(wrong, seen, gap, ans.kind):
-            seen.append(wrong)
-            kept.append({"name": m.name, "value": wrong, "display": shown,
-                         "feedback": feedback_text(m, op, ans.inputs)})
+        try:
+            shown = _as_display(ans, wrong, display)      # only for a value that is kept
+        except _NOT_APPLICABLE:
+            continue
+        seen.append(wrong)
+        kept.append({"name": m.name, "value": wrong, "display": shown,
+                     "feedback": feedback_text(m, op, ans.inputs)})
     return kept
+
+
+_NOT_APPLICABLE = (Degenerate, ZeroDivisionError, TypeError, ValueError, AttributeError, ArithmeticError)
 
 
 def feedback_text(m: Misconception, op: str, inputs: dict) -> str:
@@ -410,9 +426,9 @@ def _same_function(a, b) -> bool:
     """Expression values equal as functions: the same numbers at several sample points."""
     from .verify.symbolic import POINTS, _evaluate, _texts
     from .exprs import names_in, FUNCTIONS
-    names = sorted(set().union(*(names_in(t) for t in _texts([a, b]))) - set(FUNCTIONS) - {"pi", "E"})
     if _shape(a) != _shape(b):
         return False
+    names = sorted(set().union(*(names_in(t) for t in _texts([a, b]))) - set(FUNCTIONS) - {"pi", "E"})
     for coords in POINTS:
         at = dict(zip(names, (coords * 3)[:len(names)]))
         try:
@@ -434,12 +450,17 @@ def _as_display(ans, wrong, display):
 
 def _parse(value):
     """JSON value -> sympy, strings through the safe parser (never sympify), tidied like keys."""
-    from .engine import tidy
     if isinstance(value, list):
         return [_parse(v) for v in value]
     if isinstance(value, str):
-        return tidy(to_sympy(value, {}, AutoSymbols()))
+        return _parse_text(value)
     return value
+
+
+@lru_cache(maxsize=1024)
+def _parse_text(text: str):
+    from .engine import tidy
+    return tidy(to_sympy(text, {}, AutoSymbols()))
 
 
 # ---- Taylor series, optimisation and regression (modules 4-6) ------------------------
@@ -514,7 +535,7 @@ def _newton_hessian_not_inverted(op, inputs, value):
                "The gradient must be evaluated again at each new point, not reused from the start.")
 def _gradient_not_reevaluated(op, inputs, value):
     from . import engine
-    once = engine.run(op, dict(inputs, steps=1)).value
+    once = engine.run(op, dict(inputs, steps=1), steps=False).value
     n = int(inputs["steps"])
     if isinstance(once, dict):
         start = dict(inputs["start"])
@@ -529,7 +550,7 @@ def _gradient_not_reevaluated(op, inputs, value):
                "the factor 2 was dropped.")
 def _chi2_gradient_half(op, inputs, value):
     from . import engine
-    return engine.run(op, dict(inputs, learning_rate=inputs["learning_rate"] / 2)).value
+    return engine.run(op, dict(inputs, learning_rate=inputs["learning_rate"] / 2), steps=False).value
 
 
 @misconception("chi2_sigma_not_squared", ("chi_squared", "linear_regression", "least_squares"),
@@ -538,7 +559,7 @@ def _chi2_sigma_not_squared(op, inputs, value):
     if inputs.get("sigma") is None:
         raise Degenerate("no sigma")
     from . import engine
-    return engine.run(op, dict(inputs, sigma=[sp.sqrt(exact_number(s)) for s in inputs["sigma"]])).value
+    return engine.run(op, dict(inputs, sigma=[sp.sqrt(exact_number(s)) for s in inputs["sigma"]]), steps=False).value
 
 
 @misconception("intercept_sign_error", ("linear_regression",),
@@ -666,7 +687,7 @@ def _factor_two(op, inputs, value):
     if str(inputs.get("cost") or "squared_error") != "squared_error":
         raise Degenerate("the cost has no factor 2")
     from . import engine
-    return engine.run(op, dict(inputs, cost="half_squared_error")).value
+    return engine.run(op, dict(inputs, cost="half_squared_error"), steps=False).value
 
 
 @misconception("weight_gradient_without_input", ("backprop",),
@@ -677,7 +698,7 @@ def _without_input(op, inputs, value):
         raise Degenerate("only for weights")
     from . import engine
     wrt = dict(inputs["wrt"], param="biases")
-    delta = engine.run(op, dict(inputs, wrt=wrt)).value
+    delta = engine.run(op, dict(inputs, wrt=wrt), steps=False).value
     return [[d for _ in row] for d, row in zip(delta, value)]
 
 
@@ -688,7 +709,7 @@ def _without_input(op, inputs, value):
 def _no_activation(op, inputs, value):
     from . import engine
     layers = [dict(layer, activation="linear") for layer in inputs["layers"]]
-    return engine.run(op, dict(inputs, layers=layers)).value
+    return engine.run(op, dict(inputs, layers=layers), steps=False).value
 
 
 @misconception("taylor_last_term_missing", ("taylor_evaluate", "taylor_polynomial"),
@@ -721,7 +742,7 @@ def _bias_omitted(op, inputs, value):
     from . import engine
     layers = [dict(layer, biases=[0 * sp.sympify(b) for b in layer["biases"]]) if isinstance(layer["biases"], list)
               else dict(layer, biases=0) for layer in inputs["layers"]]
-    return engine.run(op, dict(inputs, layers=layers)).value
+    return engine.run(op, dict(inputs, layers=layers), steps=False).value
 
 
 @misconception("sigmoid_exponent_sign", ("forward",),
@@ -737,7 +758,7 @@ def _sigmoid_sign(op, inputs, value):
             return layer
         neg = lambda v: [neg(u) for u in v] if isinstance(v, list) else -sp.sympify(v)  # noqa: E731
         return dict(layer, weights=neg(layer["weights"]), biases=neg(layer["biases"]))
-    return engine.run(op, dict(inputs, layers=[flip(layer) for layer in inputs["layers"]])).value
+    return engine.run(op, dict(inputs, layers=[flip(layer) for layer in inputs["layers"]]), steps=False).value
 
 
 # ---- more distractors: every multiple-choice question gets at least three ------------
@@ -875,7 +896,7 @@ def _taylor_at_zero(op, inputs, value):
     from . import engine
     if inputs["about"] == 0:
         raise Degenerate("already about 0")
-    return engine.run(op, dict(inputs, about=sp.Integer(0))).value
+    return engine.run(op, dict(inputs, about=sp.Integer(0)), steps=False).value
 
 
 @misconception("taylor_alternating_sign", ("taylor_coefficients",),
@@ -887,7 +908,7 @@ def _taylor_alternating(op, inputs, value):
 
 def _iterative(op, inputs, **change):
     from . import engine
-    return engine.run(op, dict(inputs, **change)).value
+    return engine.run(op, dict(inputs, **change), steps=False).value
 
 
 @misconception("one_iteration_too_few", ("gradient_descent", "fit_gradient_descent", "newton_raphson",
@@ -1118,7 +1139,7 @@ def _activation_confused(op, inputs, value):
               for layer in inputs["layers"]]
     if layers == list(inputs["layers"]):
         raise Degenerate("no sigmoid or tanh layer")
-    return engine.run(op, dict(inputs, layers=layers)).value
+    return engine.run(op, dict(inputs, layers=layers), steps=False).value
 
 
 @misconception("weighted_sum_term_missing", ("forward",),
@@ -1132,7 +1153,8 @@ def _term_missing(op, inputs, value):
     if len(rows[0]) < 2:
         raise Degenerate("a single input")
     cut = [r[:-1] + [0 * sp.sympify(r[-1])] for r in rows]
-    return engine.run(op, dict(inputs, layers=[dict(first, weights=cut)] + list(inputs["layers"][1:]))).value
+    layers = [dict(first, weights=cut)] + list(inputs["layers"][1:])
+    return engine.run(op, dict(inputs, layers=layers), steps=False).value
 
 
 @misconception("partial_others_not_held_constant", ("partial_derivative",),

@@ -39,6 +39,7 @@ class Operation:
 
 OPERATIONS: dict[str, Operation] = {}
 STEP_DIGITS: ContextVar[int] = ContextVar("step_digits", default=4)   # decimals shown in worked steps
+IN_STEPS: ContextVar[bool] = ContextVar("in_steps", default=True)      # False: only the value is wanted
 _MODULES = ("calculus", "directional", "classify", "chain", "networks", "series", "optimise", "lagrange", "regression")
 
 
@@ -58,13 +59,18 @@ def load_all() -> dict[str, Operation]:
     return OPERATIONS
 
 
-def run(op: str, inputs: dict, digits: int = 4) -> Result:
-    """Run operation ``op`` on resolved ``inputs``; steps show ``digits`` decimals."""
-    token = STEP_DIGITS.set(max(4, digits))
+def run(op: str, inputs: dict, digits: int = 4, steps: bool = True) -> Result:
+    """Run operation ``op`` on resolved ``inputs``; steps show ``digits`` decimals.
+
+    ``steps=False`` when only the value is used (a misconception's rerun): the lines of an
+    iteration are then not written (the value is the same).
+    """
+    token, shown = STEP_DIGITS.set(max(4, digits)), IN_STEPS.set(steps)
     try:
         return load_all()[op].fn(inputs)
     finally:
         STEP_DIGITS.reset(token)
+        IN_STEPS.reset(shown)
 
 
 # ---- helpers shared by operations -------------------------------------------------
@@ -72,7 +78,7 @@ def run(op: str, inputs: dict, digits: int = 4) -> Result:
 def real_number(x: Any) -> sp.Expr:
     """``x`` as an exact-or-float sympy number; complex, infinite or NaN is degenerate."""
     x = sp.sympify(x)
-    if x.free_symbols:
+    if isinstance(x, sp.Rational) or x.free_symbols:      # a fraction is always real and finite
         return x
     if x.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
         raise Degenerate("the value is infinite or undefined")
@@ -155,6 +161,8 @@ def elided_steps(count: int, line: Callable[[int], str], first: int = SHOWN[0], 
     a line saying how many are left out. Only the lines shown are built, so 200 Newton steps
     cost 200 updates and ten lines of TeX.
     """
+    if not IN_STEPS.get():
+        return []
     if count <= first + last + 1:
         return [line(k) for k in range(count)]
     return [line(k) for k in range(first)] + [rf"\vdots \quad \text{{({count - first - last} more {what})}}"] + \

@@ -113,8 +113,15 @@ def diff(expr: sp.Expr, *variables) -> sp.Expr:
     _stats["calls"] += 1
     if not _enabled[0]:
         return sp.diff(expr, *variables)
+    return _diff(sp.sympify(expr), tuple(variables))
+
+
+@lru_cache(maxsize=4096)
+def _diff(expr: sp.Expr, variables: tuple) -> sp.Expr:
+    """The derivative of this very expression: a variant asks for the same one several times
+    (its answer, the Hessian after the gradient, its misconceptions, its figures)."""
     skeleton, values = shape(expr)
-    return tidy_numbers(_shape_diff(skeleton, tuple(variables)).xreplace(values))
+    return tidy_numbers(_shape_diff(skeleton, variables).xreplace(values))
 
 
 def _sum_with_content(node) -> bool:
@@ -165,6 +172,7 @@ def cache_info() -> dict:
 
 def clear_cache() -> None:
     _shape_diff.cache_clear()
+    _diff.cache_clear()
     _stats["calls"] = 0
 
 

@@ -10,6 +10,7 @@ far from a turning point and come back).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Callable
 
 import mpmath as mp
@@ -48,13 +49,20 @@ def _point(start, xs) -> list:
 
 def compiled(exprs, xs):
     """mpmath functions of ``xs`` for sympy ``exprs`` (a list), compiled once."""
-    fn = sp.lambdify(list(xs), list(exprs), modules="mpmath")
+    fn = _lambdified(tuple(exprs), tuple(xs))
 
     def call(*values):
         with mp.workdps(DPS):
             out = fn(*values)
         return [_real(v) for v in out]
     return call
+
+
+@lru_cache(maxsize=256)
+def _lambdified(exprs: tuple, xs: tuple):
+    """``lambdify`` of exactly these expressions: the engine and the misconceptions of one
+    variant compile the same derivatives (Newton's f and f', a gradient) several times."""
+    return sp.lambdify(list(xs), list(exprs), modules="mpmath", docstring_limit=0)
 
 
 def _real(v):

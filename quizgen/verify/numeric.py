@@ -107,13 +107,11 @@ def gradient(text: str, variables: Sequence[str], point: Sequence[float]) -> lis
 
 def hessian(text: str, variables: Sequence[str], point: Sequence[float]) -> list[list[float]]:
     n = len(variables)
-    rows = []
+    rows = [[None] * n for _ in range(n)]
     for i in range(n):
-        row = []
-        for j in range(n):
+        for j in range(i, n):          # (i, j) and (j, i) are the same derivative: computed once
             orders = [0] * n
             orders[i] += 1
             orders[j] += 1
-            row.append(partial(text, variables, point, orders))
-        rows.append(row)
+            rows[i][j] = rows[j][i] = partial(text, variables, point, orders)
     return rows
