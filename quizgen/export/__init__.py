@@ -8,6 +8,7 @@ Every file is written with :func:`quizgen.fsutil.atomic_write`.
 from __future__ import annotations
 
 import importlib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -93,15 +94,20 @@ def export(formats: list[str], quizset: QuizSet, out_dir: Path, jobs: int = 1,
     specs = [q[key] for q in quizset.questions for key in ("figure", "solution_figure") if q.get(key)]
     ahead = bool(specs) and jobs > 1            # matplotlib only when figures are drawn
     steps = len(formats) + ahead
-    if ahead:
-        if progress:
+    if specs:
+        if progress and ahead:
             progress("figures", steps)
         from .. import figures
         wanted = {**FIGURE_FORMATS, "moodle": quizset.options.get("moodle_figures") or "svg"}
-        figures.prerender(specs, sorted({wanted[f] for f in formats if f in wanted}), jobs)
-    written: list[Path] = []
-    for fmt in formats:
-        if progress:
-            progress(fmt, steps)
-        written += get(fmt)(quizset, Path(out_dir))
-    return written
+        uses = Counter(wanted[f] for f in dict.fromkeys(formats) if f in wanted)
+        figures.prerender(specs, sorted(uses), jobs, uses)   # each drawn once, shared by the exporters
+    try:
+        written: list[Path] = []
+        for fmt in formats:
+            if progress:
+                progress(fmt, steps)
+            written += get(fmt)(quizset, Path(out_dir))
+        return written
+    finally:
+        if specs:
+            figures.forget()

@@ -158,7 +158,10 @@ _TEX_FIXES = [(re.compile(r"\\(begin|end)\{aligned\}"), r"\\\1{align*}"),
               (re.compile(r"\\end\{([a-zA-Z]+\*?)\}"), r"\\end{\1}}")]
 
 
-@functools.lru_cache(maxsize=4096)
+# The worksheet, key and practice pages each show every formula of the set, one page after
+# the other: the cache holds a whole roster's formulas (a few hundred bytes each), so each
+# is converted once per build, not once per page.
+@functools.lru_cache(maxsize=1 << 18)
 def tex_to_mathml(tex: str, display: bool = False) -> str:
     """A ``<math>`` element for ``tex``; raises :class:`MathError` when it cannot be trusted."""
     for pattern, repl in _TEX_FIXES:
