@@ -101,13 +101,55 @@ def export(formats: list[str], quizset: QuizSet, out_dir: Path, jobs: int = 1,
         wanted = {**FIGURE_FORMATS, "moodle": quizset.options.get("moodle_figures") or "svg"}
         uses = Counter(wanted[f] for f in dict.fromkeys(formats) if f in wanted)
         figures.prerender(specs, sorted(uses), jobs, uses)   # each drawn once, shared by the exporters
+    maths = jobs > 1 and bool({"html", "practice"} & set(formats))
+    if maths:
+        from . import html
+        html.prepare_maths(quizset.questions, jobs)
     try:
         written: list[Path] = []
-        for fmt in formats:
+        for fmt, paths in _run_all(formats, quizset, Path(out_dir), jobs):
             if progress:
                 progress(fmt, steps)
-            written += get(fmt)(quizset, Path(out_dir))
+            written += paths
         return written
     finally:
         if specs:
             figures.forget()
+        if maths:
+            html.forget_maths()
+
+
+_SET: QuizSet | None = None       # the set being exported, inherited by forked exporter processes
+
+
+def _run_all(formats: list[str], quizset: QuizSet, out_dir: Path, jobs: int):
+    """``(format, paths written)`` for each format in order: one after the other, or with
+    ``jobs`` > 1 each exporter in a forked worker (the set and the figures drawn ahead are
+    inherited, not copied; files are written in the worker)."""
+    import multiprocessing
+    if jobs <= 1 or len(formats) < 2 or multiprocessing.get_start_method() != "fork":
+        for fmt in formats:
+            yield fmt, get(fmt)(quizset, out_dir)
+        return
+    global _SET
+    from ..workers import parallel_map          # workers end at once on Ctrl-C
+    for fmt in formats:
+        get(fmt)                                # an unknown format fails here, before any work
+    _SET = quizset
+    try:
+        for fmt, (paths, error) in zip(formats, parallel_map(_export_one, [(f, out_dir) for f in formats],
+                                                              min(jobs, len(formats)))):
+            if error:
+                raise QuizgenError(error[0], file=error[1], where=error[2], fix=error[3])
+            yield fmt, paths
+    finally:
+        _SET = None
+
+
+def _export_one(item: tuple[str, Path]) -> tuple[list[Path], tuple | None]:
+    """One exporter in a worker; a QuizgenError comes back as its fields (it does not pickle)."""
+    fmt, out_dir = item
+    try:
+        return get(fmt)(_SET, out_dir), None
+    except QuizgenError as exc:
+        return [], (exc.message, exc.file, exc.where, exc.fix)

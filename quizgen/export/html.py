@@ -158,12 +158,69 @@ _TEX_FIXES = [(re.compile(r"\\(begin|end)\{aligned\}"), r"\\\1{align*}"),
               (re.compile(r"\\end\{([a-zA-Z]+\*?)\}"), r"\\end{\1}}")]
 
 
+_READY: dict[tuple[str, bool], str] = {}     # converted ahead by ``prepare_maths``, for one build
+
+
+def tex_to_mathml(tex: str, display: bool = False) -> str:
+    """A ``<math>`` element for ``tex``; raises :class:`MathError` when it cannot be trusted."""
+    ready = _READY.get((tex, display))
+    return ready if ready is not None else _tex_to_mathml(tex, display)
+
+
+def prepare_maths(questions: list[dict], jobs: int) -> None:
+    """Convert the formulas of ``questions`` ahead in ``jobs`` processes (``forget_maths`` frees them)."""
+    from ..workers import parallel_map          # workers end at once on Ctrl-C
+    todo = sorted(_formulas(questions) - set(_READY))
+    for item, mathml in zip(todo, parallel_map(_convert_or_none, todo, jobs, chunksize=256)):
+        if mathml is not None:
+            _READY[item] = mathml
+
+
+def forget_maths() -> None:
+    _READY.clear()
+
+
+def _formulas(questions: list[dict]) -> set[tuple[str, bool]]:
+    """``(tex, display)`` of the maths in every text of the questions, answer labels and keys
+    (what the pages are likely to show; one missed is simply converted when it is shown)."""
+    found: set[tuple[str, bool]] = set()
+
+    def walk(value):
+        if isinstance(value, str):
+            if "$" in value:
+                found.update((p.text, p.kind == "display") for para in paragraphs(value)
+                             for p in split_math(para) if p.kind != "prose")
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                walk(v)
+    for q in questions:
+        walk(q)
+        for a in q.get("answers") or ():
+            label = a.get("label") or a["name"]
+            found.update({(label, False), (f"{label} =", False), (a["name"], False)})
+            if a.get("display"):
+                d = a["display"]
+                found.add((d if "=" in d else f"{a['label']} = {d}", False))
+            if a.get("steps"):
+                found.add((str(a["steps"][0]).strip(), True))
+    return found
+
+
+def _convert_or_none(item: tuple[str, bool]) -> str | None:
+    try:
+        return _tex_to_mathml(*item)
+    except MathError:
+        return None
+
+
 # The worksheet, key and practice pages each show every formula of the set, one page after
 # the other: the cache holds a whole roster's formulas (a few hundred bytes each), so each
 # is converted once per build, not once per page.
 @functools.lru_cache(maxsize=1 << 18)
-def tex_to_mathml(tex: str, display: bool = False) -> str:
-    """A ``<math>`` element for ``tex``; raises :class:`MathError` when it cannot be trusted."""
+def _tex_to_mathml(tex: str, display: bool = False) -> str:
     for pattern, repl in _TEX_FIXES:
         tex = pattern.sub(repl, tex)
     try:
