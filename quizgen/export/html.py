@@ -20,7 +20,7 @@ from latex2mathml.converter import convert
 from markupsafe import Markup, escape
 
 from .. import figures
-from ..fsutil import atomic_write
+from ..fsutil import atomic_writer
 from ..numfmt import plain_decimal
 from ..paths import templates_dir
 from ..textfmt import paragraphs, split_math
@@ -35,11 +35,28 @@ PAGES = {"worksheet": "Worksheet", "key": "Answer key", "practice": "Practice"}
 @register("html")
 def export_html(quizset: QuizSet, out_dir: Path) -> list[Path]:
     """Write ``<name>-worksheet.html``, ``<name>-key.html`` and ``<name>-practice.html``."""
-    rendered = render_pages(quizset)
-    for tex, error in rendered.fallbacks:
+    fmt = Formatter()
+    template = _environment().get_template("page.html")
+    written = []
+    for kind, title in PAGES.items():            # streamed: a roster's page is never held whole
+        path = Path(out_dir) / f"{quizset.name}-{kind}.html"
+        with atomic_writer(path) as fh:
+            _write_chunks(fh, template.generate(quizset=quizset, mode=kind, page_title=title, fmt=fmt))
+        written.append(path)
+    for tex, error in fmt.fallbacks.items():
         log.warning("maths shown as TeX source, MathML conversion failed (%s): %s", error, tex)
-    return [atomic_write(Path(out_dir) / f"{quizset.name}-{kind}.html", html)
-            for kind, html in rendered.pages.items()]
+    return written
+
+
+def _write_chunks(fh, chunks, batch: int = 2048) -> None:
+    """Write text ``chunks`` as UTF-8, joined ``batch`` at a time."""
+    buf = []
+    for chunk in chunks:
+        buf.append(chunk)
+        if len(buf) >= batch:
+            fh.write("".join(buf).encode("utf-8"))
+            buf.clear()
+    fh.write("".join(buf).encode("utf-8"))
 
 
 @dataclass
