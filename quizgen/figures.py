@@ -54,7 +54,11 @@ _USES: dict[tuple[str, str], int] = {}
 
 
 def _key(spec: dict, fmt: str) -> tuple[str, str]:
-    return fmt, hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+    return fmt, _digest(spec)
+
+
+def _digest(spec: dict) -> str:
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
 
 def prerender(specs: list[dict], formats: list[str], jobs: int, uses: dict[str, int] | None = None) -> None:
@@ -63,8 +67,9 @@ def prerender(specs: list[dict], formats: list[str], jobs: int, uses: dict[str, 
     each one out that many times, drawing it at most once."""
     todo = {}
     for spec in specs:
+        digest = _digest(spec)
         for fmt in formats:
-            key = _key(spec, fmt)
+            key = (fmt, digest)
             if key not in todo:
                 todo[key] = (spec, fmt)
                 _USES[key] = _USES.get(key, 0) + (uses or {}).get(fmt, 1)

@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import re
+import zlib
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,7 +93,7 @@ class Formatter:
     """Turns question text, maths and figures into safe HTML; remembers maths it could not convert."""
 
     fallbacks: dict[str, str] = field(default_factory=dict)
-    _svgs: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    _svgs: dict[str, bytes] = field(default_factory=dict, init=False, repr=False)
 
     def text(self, text: str) -> Markup:
         """Prose with ``$...$`` / ``$$...$$`` maths, one ``<p>`` per paragraph."""
@@ -120,9 +121,11 @@ class Formatter:
     def figure(self, spec: dict, prefix: str) -> Markup:
         """The figure as inline SVG, its ids prefixed so several figures share one page."""
         key = json.dumps(spec, sort_keys=True)
-        if key not in self._svgs:
-            self._svgs[key] = _embeddable_svg(figures.draw(spec, "svg").decode("utf-8"))
-        return Markup(_SVG_ID.sub(lambda m: f"{m[1]}{prefix}-{m[2]}", self._svgs[key]))
+        if key not in self._svgs:              # kept compressed: a roster has thousands
+            svg = _embeddable_svg(figures.draw(spec, "svg").decode("utf-8"))
+            self._svgs[key] = zlib.compress(svg.encode("utf-8"), 1)
+        svg = zlib.decompress(self._svgs[key]).decode("utf-8")
+        return Markup(_SVG_ID.sub(lambda m: f"{m[1]}{prefix}-{m[2]}", svg))
 
     def _paragraph(self, text: str) -> Markup:
         return Markup("").join(escape(p.text) if p.kind == "prose"
