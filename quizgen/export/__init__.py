@@ -87,9 +87,13 @@ FIGURE_FORMATS = {"html": "svg", "latex": "pdf", "moodle": "svg", "practice": "s
 
 def export(formats: list[str], quizset: QuizSet, out_dir: Path, jobs: int = 1,
            progress: Callable[[str, int], None] | None = None) -> list[Path]:
-    """Run each exporter in turn into ``out_dir``; returns every path written.
+    """Run each exporter into ``out_dir``; returns every path written, in format order.
 
-    ``progress(step, steps)`` is called as each step starts ("figures", then each format).
+    Each figure is drawn once per file format and shared by the exporters that embed it.
+    With ``jobs`` > 1 the figures and the MathML are made ahead in workers, then the
+    exporters run side by side in workers. ``progress(step, steps)`` is called for
+    "figures" as it starts, and for each format (when it starts, or with ``jobs`` > 1
+    when it is done).
     """
     specs = [q[key] for q in quizset.questions for key in ("figure", "solution_figure") if q.get(key)]
     ahead = bool(specs) and jobs > 1            # matplotlib only when figures are drawn
@@ -105,14 +109,16 @@ def export(formats: list[str], quizset: QuizSet, out_dir: Path, jobs: int = 1,
     if maths:
         from . import html
         html.prepare_maths(quizset.questions, jobs)
+    runs = _run_all(formats, quizset, Path(out_dir), jobs)
     try:
         written: list[Path] = []
-        for fmt, paths in _run_all(formats, quizset, Path(out_dir), jobs):
+        for fmt, paths in runs:
             if progress:
                 progress(fmt, steps)
             written += paths
         return written
     finally:
+        runs.close()                            # an exception here ends the workers at once
         if specs:
             figures.forget()
         if maths:
