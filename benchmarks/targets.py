@@ -129,7 +129,7 @@ def _roster_files(folder: Path, students: int, questions: int) -> tuple[Path, Pa
     modules = sorted(p.name for p in (ROOT / "question_bank").iterdir() if p.is_dir())
     per = [questions // len(modules) + (i < questions % len(modules)) for i in range(len(modules))]
     spec = {"name": "roster", "title": "Roster benchmark", "seed": 1,
-            "sections": [{"modules": [m], "questions": k} for m, k in zip(modules, per) if k]}
+            "sections": [{"modules": [m], "questions": k, "mix": True} for m, k in zip(modules, per) if k]}
     (folder / "quiz.yaml").write_text(json.dumps(spec))          # JSON is YAML
     (folder / "class.csv").write_text("id,name\n" + "".join(f"s{i:05d},Student {i}\n" for i in range(students)))
     return folder / "quiz.yaml", folder / "class.csv"

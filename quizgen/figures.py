@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import zlib
 
 import contourpy
 import matplotlib
@@ -45,25 +46,39 @@ _METADATA = {
 _MATHTEXT = MathTextParser("path")
 
 
-_DRAWN: dict[tuple[str, str], bytes] = {}     # figures drawn ahead by ``prerender``, used once
+# Figures drawn once and shared by the exporters that embed them: the file's bytes,
+# zlib-compressed (SVG shrinks about tenfold), kept until ``draw`` has handed them out as
+# many times as ``prerender`` counted uses, then freed.
+_DRAWN: dict[tuple[str, str], bytes] = {}
+_USES: dict[tuple[str, str], int] = {}
 
 
 def _key(spec: dict, fmt: str) -> tuple[str, str]:
-    return fmt, hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+    return fmt, _digest(spec)
 
 
-def prerender(specs: list[dict], formats: list[str], jobs: int) -> None:
-    """Draw figures ahead in ``jobs`` processes; ``draw`` then hands each one out once."""
+def _digest(spec: dict) -> str:
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+
+
+def prerender(specs: list[dict], formats: list[str], jobs: int, uses: dict[str, int] | None = None) -> None:
+    """Count the uses of each figure (``uses[fmt]`` exporters draw each spec in ``fmt``, default
+    one) and, with ``jobs`` > 1, draw them ahead in ``jobs`` processes. ``draw`` then hands
+    each one out that many times, drawing it at most once."""
     todo = {}
     for spec in specs:
+        digest = _digest(spec)
         for fmt in formats:
-            todo.setdefault(_key(spec, fmt), (spec, fmt))
+            key = (fmt, digest)
+            if key not in todo:
+                todo[key] = (spec, fmt)
+                _USES[key] = _USES.get(key, 0) + (uses or {}).get(fmt, 1)
     if jobs <= 1 or len(todo) < 2:
         return
     from .workers import parallel_map          # workers end at once on Ctrl-C
     keys = list(todo)
     for key, data in zip(keys, parallel_map(_draw_item, [todo[k] for k in keys], jobs, chunksize=8)):
-        _DRAWN[key] = data
+        _DRAWN[key] = zlib.compress(data, 1)
 
 
 def _draw_item(item: tuple[dict, str]) -> bytes:
@@ -72,8 +87,23 @@ def _draw_item(item: tuple[dict, str]) -> bytes:
 
 def draw(spec: dict, fmt: str) -> bytes:
     """Draw the figure ``spec`` and return the file's bytes in ``fmt`` (svg, pdf or png)."""
-    ready = _DRAWN.pop(_key(spec, fmt), None)
-    return ready if ready is not None else _render(spec, fmt)
+    key = _key(spec, fmt)
+    ready = _DRAWN.get(key)
+    data = zlib.decompress(ready) if ready is not None else _render(spec, fmt)
+    left = _USES.pop(key, 0) - 1
+    if left > 0:
+        _USES[key] = left
+        if ready is None:
+            _DRAWN[key] = zlib.compress(data, 1)
+    else:
+        _DRAWN.pop(key, None)
+    return data
+
+
+def forget() -> None:
+    """Drop every figure kept for later uses (the end of a build)."""
+    _DRAWN.clear()
+    _USES.clear()
 
 
 def _render(spec: dict, fmt: str) -> bytes:

@@ -8,6 +8,7 @@ Every file is written with :func:`quizgen.fsutil.atomic_write`.
 from __future__ import annotations
 
 import importlib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -86,22 +87,75 @@ FIGURE_FORMATS = {"html": "svg", "latex": "pdf", "moodle": "svg", "practice": "s
 
 def export(formats: list[str], quizset: QuizSet, out_dir: Path, jobs: int = 1,
            progress: Callable[[str, int], None] | None = None) -> list[Path]:
-    """Run each exporter in turn into ``out_dir``; returns every path written.
+    """Run each exporter into ``out_dir``; returns every path written, in format order.
 
-    ``progress(step, steps)`` is called as each step starts ("figures", then each format).
+    Each figure is drawn once per file format and shared by the exporters that embed it.
+    With ``jobs`` > 1 the figures and the MathML are made ahead in workers, then the
+    exporters run side by side in workers. ``progress(step, steps)`` is called for
+    "figures" as it starts, and for each format (when it starts, or with ``jobs`` > 1
+    when it is done).
     """
     specs = [q[key] for q in quizset.questions for key in ("figure", "solution_figure") if q.get(key)]
     ahead = bool(specs) and jobs > 1            # matplotlib only when figures are drawn
     steps = len(formats) + ahead
-    if ahead:
-        if progress:
+    if specs:
+        if progress and ahead:
             progress("figures", steps)
         from .. import figures
         wanted = {**FIGURE_FORMATS, "moodle": quizset.options.get("moodle_figures") or "svg"}
-        figures.prerender(specs, sorted({wanted[f] for f in formats if f in wanted}), jobs)
-    written: list[Path] = []
+        uses = Counter(wanted[f] for f in dict.fromkeys(formats) if f in wanted)
+        figures.prerender(specs, sorted(uses), jobs, uses)   # each drawn once, shared by the exporters
+    maths = jobs > 1 and bool({"html", "practice"} & set(formats))
+    if maths:
+        from . import html
+        html.prepare_maths(quizset.questions, jobs)
+    runs = _run_all(formats, quizset, Path(out_dir), jobs)
+    try:
+        written: list[Path] = []
+        for fmt, paths in runs:
+            if progress:
+                progress(fmt, steps)
+            written += paths
+        return written
+    finally:
+        runs.close()                            # an exception here ends the workers at once
+        if specs:
+            figures.forget()
+        if maths:
+            html.forget_maths()
+
+
+_SET: QuizSet | None = None       # the set being exported, inherited by forked exporter processes
+
+
+def _run_all(formats: list[str], quizset: QuizSet, out_dir: Path, jobs: int):
+    """``(format, paths written)`` for each format in order: one after the other, or with
+    ``jobs`` > 1 each exporter in a forked worker (the set and the figures drawn ahead are
+    inherited, not copied; files are written in the worker)."""
+    import multiprocessing
+    if jobs <= 1 or len(formats) < 2 or multiprocessing.get_start_method() != "fork":
+        for fmt in formats:
+            yield fmt, get(fmt)(quizset, out_dir)
+        return
+    global _SET
+    from ..workers import parallel_map          # workers end at once on Ctrl-C
     for fmt in formats:
-        if progress:
-            progress(fmt, steps)
-        written += get(fmt)(quizset, Path(out_dir))
-    return written
+        get(fmt)                                # an unknown format fails here, before any work
+    _SET = quizset
+    try:
+        for fmt, (paths, error) in zip(formats, parallel_map(_export_one, [(f, out_dir) for f in formats],
+                                                              min(jobs, len(formats)))):
+            if error:
+                raise QuizgenError(error[0], file=error[1], where=error[2], fix=error[3])
+            yield fmt, paths
+    finally:
+        _SET = None
+
+
+def _export_one(item: tuple[str, Path]) -> tuple[list[Path], tuple | None]:
+    """One exporter in a worker; a QuizgenError comes back as its fields (it does not pickle)."""
+    fmt, out_dir = item
+    try:
+        return get(fmt)(_SET, out_dir), None
+    except QuizgenError as exc:
+        return [], (exc.message, exc.file, exc.where, exc.fix)

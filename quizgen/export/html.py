@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import re
+import zlib
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from latex2mathml.converter import convert
 from markupsafe import Markup, escape
 
 from .. import figures
-from ..fsutil import atomic_write
+from ..fsutil import atomic_writer
 from ..numfmt import plain_decimal
 from ..paths import templates_dir
 from ..textfmt import paragraphs, split_math
@@ -35,11 +36,28 @@ PAGES = {"worksheet": "Worksheet", "key": "Answer key", "practice": "Practice"}
 @register("html")
 def export_html(quizset: QuizSet, out_dir: Path) -> list[Path]:
     """Write ``<name>-worksheet.html``, ``<name>-key.html`` and ``<name>-practice.html``."""
-    rendered = render_pages(quizset)
-    for tex, error in rendered.fallbacks:
+    fmt = Formatter()
+    template = _environment().get_template("page.html")
+    written = []
+    for kind, title in PAGES.items():            # streamed: a roster's page is never held whole
+        path = Path(out_dir) / f"{quizset.name}-{kind}.html"
+        with atomic_writer(path) as fh:
+            _write_chunks(fh, template.generate(quizset=quizset, mode=kind, page_title=title, fmt=fmt))
+        written.append(path)
+    for tex, error in fmt.fallbacks.items():
         log.warning("maths shown as TeX source, MathML conversion failed (%s): %s", error, tex)
-    return [atomic_write(Path(out_dir) / f"{quizset.name}-{kind}.html", html)
-            for kind, html in rendered.pages.items()]
+    return written
+
+
+def _write_chunks(fh, chunks, batch: int = 2048) -> None:
+    """Write text ``chunks`` as UTF-8, joined ``batch`` at a time."""
+    buf = []
+    for chunk in chunks:
+        buf.append(chunk)
+        if len(buf) >= batch:
+            fh.write("".join(buf).encode("utf-8"))
+            buf.clear()
+    fh.write("".join(buf).encode("utf-8"))
 
 
 @dataclass
@@ -75,7 +93,7 @@ class Formatter:
     """Turns question text, maths and figures into safe HTML; remembers maths it could not convert."""
 
     fallbacks: dict[str, str] = field(default_factory=dict)
-    _svgs: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    _svgs: dict[str, bytes] = field(default_factory=dict, init=False, repr=False)
 
     def text(self, text: str) -> Markup:
         """Prose with ``$...$`` / ``$$...$$`` maths, one ``<p>`` per paragraph."""
@@ -103,9 +121,11 @@ class Formatter:
     def figure(self, spec: dict, prefix: str) -> Markup:
         """The figure as inline SVG, its ids prefixed so several figures share one page."""
         key = json.dumps(spec, sort_keys=True)
-        if key not in self._svgs:
-            self._svgs[key] = _embeddable_svg(figures.draw(spec, "svg").decode("utf-8"))
-        return Markup(_SVG_ID.sub(lambda m: f"{m[1]}{prefix}-{m[2]}", self._svgs[key]))
+        if key not in self._svgs:              # kept compressed: a roster has thousands
+            svg = _embeddable_svg(figures.draw(spec, "svg").decode("utf-8"))
+            self._svgs[key] = zlib.compress(svg.encode("utf-8"), 1)
+        svg = zlib.decompress(self._svgs[key]).decode("utf-8")
+        return Markup(_SVG_ID.sub(lambda m: f"{m[1]}{prefix}-{m[2]}", svg))
 
     def _paragraph(self, text: str) -> Markup:
         return Markup("").join(escape(p.text) if p.kind == "prose"
@@ -158,9 +178,69 @@ _TEX_FIXES = [(re.compile(r"\\(begin|end)\{aligned\}"), r"\\\1{align*}"),
               (re.compile(r"\\end\{([a-zA-Z]+\*?)\}"), r"\\end{\1}}")]
 
 
-@functools.lru_cache(maxsize=4096)
+_READY: dict[tuple[str, bool], str] = {}     # converted ahead by ``prepare_maths``, for one build
+
+
 def tex_to_mathml(tex: str, display: bool = False) -> str:
     """A ``<math>`` element for ``tex``; raises :class:`MathError` when it cannot be trusted."""
+    ready = _READY.get((tex, display))
+    return ready if ready is not None else _tex_to_mathml(tex, display)
+
+
+def prepare_maths(questions: list[dict], jobs: int) -> None:
+    """Convert the formulas of ``questions`` ahead in ``jobs`` processes (``forget_maths`` frees them)."""
+    from ..workers import parallel_map          # workers end at once on Ctrl-C
+    todo = sorted(_formulas(questions) - set(_READY))
+    for item, mathml in zip(todo, parallel_map(_convert_or_none, todo, jobs, chunksize=256)):
+        if mathml is not None:
+            _READY[item] = mathml
+
+
+def forget_maths() -> None:
+    _READY.clear()
+
+
+def _formulas(questions: list[dict]) -> set[tuple[str, bool]]:
+    """``(tex, display)`` of the maths in every text of the questions, answer labels and keys
+    (what the pages are likely to show; one missed is simply converted when it is shown)."""
+    found: set[tuple[str, bool]] = set()
+
+    def walk(value):
+        if isinstance(value, str):
+            if "$" in value:
+                found.update((p.text, p.kind == "display") for para in paragraphs(value)
+                             for p in split_math(para) if p.kind != "prose")
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                walk(v)
+    for q in questions:
+        walk(q)
+        for a in q.get("answers") or ():
+            label = a.get("label") or a["name"]
+            found.update({(label, False), (f"{label} =", False), (a["name"], False)})
+            if a.get("display"):
+                d = a["display"]
+                found.add((d if "=" in d else f"{a['label']} = {d}", False))
+            if a.get("steps"):
+                found.add((str(a["steps"][0]).strip(), True))
+    return found
+
+
+def _convert_or_none(item: tuple[str, bool]) -> str | None:
+    try:
+        return _tex_to_mathml(*item)
+    except MathError:
+        return None
+
+
+# The worksheet, key and practice pages each show every formula of the set, one page after
+# the other: the cache holds a whole roster's formulas (a few hundred bytes each), so each
+# is converted once per build, not once per page.
+@functools.lru_cache(maxsize=1 << 18)
+def _tex_to_mathml(tex: str, display: bool = False) -> str:
     for pattern, repl in _TEX_FIXES:
         tex = pattern.sub(repl, tex)
     try:
