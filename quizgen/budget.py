@@ -1,8 +1,10 @@
 """Time budgets: stop a computation that runs too long, with a clear exception.
 
 ``with time_budget(2.0, "the symbolic solve"): ...`` raises :class:`OutOfTime` inside the
-block once 2 s have passed. Budgets nest (the earliest deadline fires first, and only
-the budget that expired raises). The clock is a POSIX interval timer (SIGALRM), so it
+block once it has used 2 s of CPU. Budgets nest (the earliest deadline fires first, and only
+the budget that expired raises). The clock is the process's CPU time (``ITIMER_PROF``,
+SIGPROF), not the wall clock: a busy machine (other jobs, a loaded CI runner) neither
+shortens a budget nor fails good input, while a runaway computation is still stopped. It
 works in the main thread of a process (the CLI, and each worker of ``--jobs``); elsewhere
 the block simply runs without a limit. Python checks for the signal between bytecodes,
 so a single long C call (a huge integer power) is not interrupted: the input limits in
@@ -35,14 +37,14 @@ def _usable() -> bool:
 
 def _arm() -> None:
     if not _stack:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.setitimer(signal.ITIMER_PROF, 0)
         return
-    remaining = min(b[0] for b in _stack) - time.monotonic()
-    signal.setitimer(signal.ITIMER_REAL, max(remaining, 1e-4))
+    remaining = min(b[0] for b in _stack) - time.process_time()
+    signal.setitimer(signal.ITIMER_PROF, max(remaining, 1e-4))
 
 
 def _fire(signum, frame) -> None:
-    now = time.monotonic()
+    now = time.process_time()
     expired = [b for b in _stack if b[0] <= now + 1e-4]
     if not expired:
         _arm()
@@ -53,7 +55,7 @@ def _fire(signum, frame) -> None:
 
 @contextmanager
 def time_budget(seconds: float | None, what: str = "the computation"):
-    """Run the block with at most ``seconds`` of wall time (None or <= 0: no limit).
+    """Run the block with at most ``seconds`` of CPU time (None or <= 0: no limit).
 
     Yields a token; ``OutOfTime.token`` is it when this budget (not an outer one) ran out.
     """
@@ -61,8 +63,8 @@ def time_budget(seconds: float | None, what: str = "the computation"):
     if not seconds or seconds <= 0 or not _usable():
         yield token
         return
-    entry = [time.monotonic() + seconds, what, seconds, token]
-    previous = signal.signal(signal.SIGALRM, _fire) if not _stack else None
+    entry = [time.process_time() + seconds, what, seconds, token]
+    previous = signal.signal(signal.SIGPROF, _fire) if not _stack else None
     _stack.append(entry)
     _arm()
     try:
@@ -71,4 +73,4 @@ def time_budget(seconds: float | None, what: str = "the computation"):
         _stack.remove(entry)
         _arm()
         if previous is not None:
-            signal.signal(signal.SIGALRM, previous)
+            signal.signal(signal.SIGPROF, previous)

@@ -415,7 +415,7 @@ def _write_set(quizset, formats: list[str], target: Path, jobs: int, started: fl
 @main.command()
 @click.argument("file", type=click.File("rb"))
 @click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 3600),
-              help="Seconds allowed per request; a request that takes longer gets an error.")
+              help="CPU seconds allowed per request; a request that takes longer gets an error.")
 def solve(file, timeout):
     """Run answer-engine requests: a JSON list of {op, inputs}; '-' reads stdin.
 

@@ -36,8 +36,8 @@ MAX_ORDER = 12                      # order of a Taylor polynomial
 # rendering
 MAX_RENDER_CHARS = 200_000          # characters of one rendered text field
 MAX_RENDER_ARGUMENT = 100_000       # a number passed to a call, range or repetition in a template
-RENDER_SECONDS = 2.0                # wall time to render one text field
-VARIANT_SECONDS = 30.0              # wall time to build and verify one variant
+RENDER_SECONDS = 2.0                # CPU time to render one text field
+VARIANT_SECONDS = 30.0              # CPU time to build and verify one variant
 
 # runs
 MAX_SECTION_QUESTIONS = 200         # questions per quiz-spec section (the schema's maximum; a test keeps them equal)

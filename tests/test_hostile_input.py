@@ -246,3 +246,20 @@ def test_section_limit_is_the_schemas():
                 walk(v)
     walk(schema)
     assert found == [limits.MAX_SECTION_QUESTIONS]
+
+
+def test_time_budgets_count_cpu_not_a_busy_machine():
+    """A budget stops a runaway computation, but waiting (a loaded machine, a sleeping process)
+    does not use it up: good input never fails because CI is busy."""
+    import time
+
+    from quizgen.budget import OutOfTime, time_budget
+    with time_budget(0.2, "waiting"):
+        time.sleep(0.4)                            # no CPU used: the budget still holds
+    start = time.process_time()
+    with pytest.raises(OutOfTime) as info:
+        with time_budget(0.2, "spinning"):
+            while True:
+                sum(range(1000))
+    assert info.value.what == "spinning"
+    assert 0.15 < time.process_time() - start < 1.0
