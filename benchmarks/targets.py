@@ -135,22 +135,23 @@ def _roster_files(folder: Path, students: int, questions: int) -> tuple[Path, Pa
     return folder / "quiz.yaml", folder / "class.csv"
 
 
+def _roster_build(tmp: Path, students: int, questions: int, jobs: int, pdf: str):
+    """(wall, CPU, max RSS) of one roster build to every format."""
+    spec, roster = _roster_files(tmp, students, questions)
+    return measure(PYTHON, "-m", "quizgen", "build", str(spec), "--roster", str(roster), "--jobs", str(jobs),
+                   pdf, "--format", "json,html,latex,moodle,practice", "--out", str(tmp / f"out{pdf}"))
+
+
 def roster_target(students: int, questions: int, jobs: int, pdf_students: int) -> None:
     print(f"3. roster build: {students} students x {questions} questions, --jobs {jobs}")
     with tempfile.TemporaryDirectory() as tmp:
-        spec, roster = _roster_files(Path(tmp), students, questions)
-        wall, cpu, rss = measure(PYTHON, "-m", "quizgen", "build", str(spec), "--roster", str(roster), "--jobs",
-                                 str(jobs), "--no-pdf", "--format", "json,html,latex,moodle,practice",
-                                 "--out", str(Path(tmp) / "out"))
+        wall, cpu, rss = _roster_build(Path(tmp), students, questions, jobs, "--no-pdf")
         print(f"   every format, --no-pdf: {wall:7.1f} s wall, {cpu:7.1f} s CPU, max RSS {rss / 1024:.0f} MB "
               f"(target < 120 s wall): {verdict(wall < 120)}")
         if not shutil.which("latexmk"):
             print("   PDF: latexmk not installed here, not timed")
             return
-        spec, roster = _roster_files(Path(tmp), pdf_students, questions)
-        wall_pdf, _, _ = measure(PYTHON, "-m", "quizgen", "build", str(spec), "--roster", str(roster), "--jobs",
-                                 str(jobs), "--pdf", "--format", "json,html,latex,moodle,practice",
-                                 "--out", str(Path(tmp) / "out-pdf"))
+        wall_pdf, _, _ = _roster_build(Path(tmp), pdf_students, questions, jobs, "--pdf")
         print(f"   the default build (with PDF via latexmk), {pdf_students} students: {wall_pdf:.1f} s wall, "
               f"about {wall_pdf / pdf_students * students / 60:.0f} min for {students} (not part of the target)")
 

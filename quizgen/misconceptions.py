@@ -611,11 +611,17 @@ def _cos_sign(op, inputs, value):
     f, x = _single(inputs)
     if not f.has(sp.cos):
         raise Degenerate("no cosine")
+    return _at(_diff_with_rule(f, x, sp.cos, sp.sin), inputs)
+
+
+def _diff_with_rule(f, x, outer, wrong):
+    """df/dx by the chain rule with a wrong derivative of ``outer``: outer'(u) taken as
+    ``wrong(u)`` (the inner derivative u' is still applied)."""
     W = sp.Function("W")
-    d = sp.diff(f.replace(sp.cos, W), x)
+    d = sp.diff(f.replace(outer, W), x)
     d = d.replace(lambda e: isinstance(e, sp.Derivative) and getattr(e.expr, "func", None) == W,
-                  lambda e: sp.sin(e.expr.args[0])).doit()
-    return _at(d.replace(W, sp.cos), inputs)
+                  lambda e: wrong(e.expr.args[0])).doit()
+    return d.replace(W, outer)
 
 
 @misconception("exp_derivative_power_rule", ("derivative",),
@@ -625,11 +631,7 @@ def _exp_power_rule(op, inputs, value):
     f, x = _single(inputs)
     if not f.has(sp.exp):
         raise Degenerate("no exponential")
-    W = sp.Function("W")
-    d = sp.diff(f.replace(sp.exp, W), x)
-    d = d.replace(lambda e: isinstance(e, sp.Derivative) and getattr(e.expr, "func", None) == W,
-                  lambda e: e.expr.args[0] * sp.exp(e.expr.args[0] - 1)).doit()
-    return _at(d.replace(W, sp.exp), inputs)
+    return _at(_diff_with_rule(f, x, sp.exp, lambda u: u * sp.exp(u - 1)), inputs)
 
 
 @misconception("first_derivative_for_second", ("derivative",),
