@@ -226,7 +226,8 @@ def generate(modules, topics, ids, all_, banks, count, seed, fmt, out, name, tit
     from .bank import select
     from .export import Paper, QuizSet
     from .fsutil import all_or_nothing
-    from .pipeline import generate_questions
+    from .pipeline import iter_tasks, question_tasks
+    from .spill import Spill
     if not (all_ or modules or topics or ids):
         raise QuizgenError("no templates selected", where="quizgen generate",
                            fix="add --all, or --module / --topic / --template (see quizgen list)")
@@ -239,7 +240,9 @@ def generate(modules, topics, ids, all_, banks, count, seed, fmt, out, name, tit
         if (modules or topics or ids) else bank.scope
     from .progress import Progress
     with Progress("generating", len(templates) * count) as bar:
-        questions = generate_questions(templates, count, seed, jobs, progress=bar.update)
+        spill = Spill()                         # on disk until written: memory stays flat
+        spill.extend(iter_tasks(question_tasks(templates, count, seed), jobs, progress=bar.update))
+        questions = spill.view()
     quizset = QuizSet(title=title, papers=[Paper("", questions)], name=name, seed=seed,
                       options={"pdf": pdf, "moodle_form": moodle_form, "moodle_figures": moodle_figures})
     out = Path(out)

@@ -9,7 +9,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import sympy as sp
 
@@ -301,23 +301,29 @@ def _task(args) -> dict:
     return generate_variant(tpl, derive_seed(run_seed, tid, k, *extra), k)
 
 
-def generate_tasks(tasks: list[tuple[Template, int, int, tuple]], jobs: int = 1,
-                   progress: Callable[[int], None] | None = None) -> list[dict]:
-    """Run (template, run seed, variant, extra seed parts) tasks, in order, in ``jobs`` processes."""
-    results: list[dict] = []
+def iter_tasks(tasks: list[tuple[Template, int, int, tuple]], jobs: int = 1,
+               progress: Callable[[int], None] | None = None) -> Iterator[dict]:
+    """Run (template, run seed, variant, extra seed parts) tasks in ``jobs`` processes and
+    yield the questions one by one, in task order (for a caller that streams them on)."""
     if jobs <= 1 or len(tasks) < 2:
         for t, seed, k, extra in tasks:
-            results.append(generate_variant(t, derive_seed(seed, t.id, k, *extra), k))
+            q = generate_variant(t, derive_seed(seed, t.id, k, *extra), k)
             if progress:
                 progress(1)
-        return results
+            yield q
+        return
     from .workers import parallel_map
     work = [(str(t.source), seed, t.id, k, extra) for t, seed, k, extra in tasks]
     for q in parallel_map(_task, work, jobs, chunksize=_chunk(len(work), jobs)):
-        results.append(q)
         if progress:
             progress(1)
-    return results
+        yield q
+
+
+def generate_tasks(tasks: list[tuple[Template, int, int, tuple]], jobs: int = 1,
+                   progress: Callable[[int], None] | None = None) -> list[dict]:
+    """Run (template, run seed, variant, extra seed parts) tasks, in order, in ``jobs`` processes."""
+    return list(iter_tasks(tasks, jobs, progress))
 
 
 MAX_CHUNK = 16      # tasks a worker takes at a time: few enough that progress moves steadily
@@ -327,9 +333,14 @@ def _chunk(n_tasks: int, jobs: int) -> int:
     return max(1, min(MAX_CHUNK, n_tasks // (jobs * 8)))
 
 
+def question_tasks(templates: Iterable[Template] | None = None, count: int = 1,
+                   seed: int = 0) -> list[tuple[Template, int, int, tuple]]:
+    """The tasks of ``count`` variants of each template (default: the whole built-in bank)."""
+    templates = list(templates) if templates is not None else load_bank()
+    return [(t, seed, k, ()) for t in templates for k in range(1, count + 1)]
+
+
 def generate_questions(templates: Iterable[Template] | None = None, count: int = 1, seed: int = 0,
                        jobs: int = 1, progress: Callable[[int], None] | None = None) -> list[dict]:
     """``count`` variants of each template (default: the whole built-in bank)."""
-    templates = list(templates) if templates is not None else load_bank()
-    tasks = [(t, seed, k, ()) for t in templates for k in range(1, count + 1)]
-    return generate_tasks(tasks, jobs, progress)
+    return generate_tasks(question_tasks(templates, count, seed), jobs, progress)

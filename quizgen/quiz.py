@@ -16,7 +16,8 @@ from .errors import QuizgenError
 from .export import Paper, QuizSet
 from .numfmt import plain_decimal, plain_value
 from .paths import examples_dir
-from .pipeline import generate_tasks
+from .pipeline import iter_tasks
+from .spill import Spill
 from .sampling import derive_seed
 from .yamlload import load_document, read_text, validate
 
@@ -282,10 +283,11 @@ def build_quizset(spec: QuizSpec, students: list[Student] | None = None, variant
     tasks = [(tpl, spec.seed, n, (key,)) for key, _, _, picks in plans for n, (_, tpl) in enumerate(picks, 1)]
     if on_total:
         on_total(len(tasks))
-    questions = iter(generate_tasks(tasks, jobs, progress))
+    questions = iter_tasks(tasks, jobs, progress)
+    store = Spill()                             # the papers' questions wait on disk: memory stays flat
     out = []
     for key, label, student, picks in plans:
-        qs = []
+        first = len(store)
         for sec_index, _ in picks:
             q = dict(next(questions))
             sec = spec.data["sections"][sec_index]
@@ -297,8 +299,9 @@ def build_quizset(spec: QuizSpec, students: list[Student] | None = None, variant
             if sec.get("form") == "multiple_choice" and q.get("choices"):
                 q["form"] = "multiple_choice"     # exporters (Moodle) ask for a choice, as on paper
             q["section"] = sec.get("title", "")
-            qs.append(q)
-        out.append(Paper(label, qs, student.id if student else None, student.name if student else None))
+            store.append(q)
+        out.append(Paper(label, store.view(first), student.id if student else None, student.name if student else None))
+    next(questions, None)                       # lets the workers finish
     d = spec.data
     subtitle = " · ".join(str(v) for v in (d.get("course"), f"Week {d['week']}" if d.get("week") else None) if v)
     return QuizSet(title=d["title"], papers=out, name=spec.name, subtitle=subtitle, date=str(d.get("date", "")),

@@ -54,7 +54,7 @@ def write(out_dir: Path, quizset: QuizSet, shard: tuple[int, int], numbers: list
     doc = {"format": FORMAT, "shard": [k, n], "papers_total": total, "fingerprint": stamp,
            "formats": formats, "quizset": meta,
            "papers": [{"index": i, "label": p.label, "student_id": p.student_id,
-                       "student_name": p.student_name, "questions": p.questions}
+                       "student_name": p.student_name, "questions": list(p.questions)}
                       for i, p in zip(numbers, quizset.papers)]}
     path = Path(out_dir) / f"{quizset.name}-shard-{k}-of-{n}.json"
     return atomic_write(path, json.dumps(doc, ensure_ascii=False))     # key order is kept: it shows

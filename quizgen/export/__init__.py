@@ -11,7 +11,7 @@ import importlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from ..errors import QuizgenError
 
@@ -40,8 +40,9 @@ class QuizSet:
     options: dict = field(default_factory=dict)   # e.g. {"pdf": True, "moodle_form": "auto"}
 
     @property
-    def questions(self) -> list[dict]:
-        return [q for p in self.papers for q in p.questions]
+    def questions(self) -> Iterator[dict]:
+        """Every question of every paper, in order (read afresh each time: see quizgen.spill)."""
+        return (q for p in self.papers for q in p.questions)
 
 
 Exporter = Callable[[QuizSet, Path], list[Path]]
@@ -95,15 +96,16 @@ def export(formats: list[str], quizset: QuizSet, out_dir: Path, jobs: int = 1,
     "figures" as it starts, and for each format (when it starts, or with ``jobs`` > 1
     when it is done).
     """
-    specs = [q[key] for q in quizset.questions for key in ("figure", "solution_figure") if q.get(key)]
-    ahead = bool(specs) and jobs > 1            # matplotlib only when figures are drawn
+    has_figures = any(q.get(key) for q in quizset.questions for key in ("figure", "solution_figure"))
+    ahead = has_figures and jobs > 1            # matplotlib only when figures are drawn
     steps = len(formats) + ahead
-    if specs:
+    if has_figures:
         if progress and ahead:
             progress("figures", steps)
         from .. import figures
         wanted = {**FIGURE_FORMATS, "moodle": quizset.options.get("moodle_figures") or "svg"}
         uses = Counter(wanted[f] for f in dict.fromkeys(formats) if f in wanted)
+        specs = (q[key] for q in quizset.questions for key in ("figure", "solution_figure") if q.get(key))
         figures.prerender(specs, sorted(uses), jobs, uses)   # each drawn once, shared by the exporters
     maths = jobs > 1 and bool({"html", "practice"} & set(formats))
     if maths:
@@ -119,7 +121,7 @@ def export(formats: list[str], quizset: QuizSet, out_dir: Path, jobs: int = 1,
         return written
     finally:
         runs.close()                            # an exception here ends the workers at once
-        if specs:
+        if has_figures:
             figures.forget()
         if maths:
             html.forget_maths()

@@ -69,6 +69,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Iterator
 from typing import Callable
 
 from .. import moodle_lint
@@ -562,19 +563,18 @@ def question_xml(name: str, q: dict, form: str, figures: str = FIGURE_FORMATS[0]
 
 # --- the file -----------------------------------------------------------------------------
 
-def variants(quizset: QuizSet) -> list[tuple[str, dict]]:
-    """(question name, question) for each distinct (template, seed), in set order."""
+def variants(quizset: QuizSet) -> Iterator[tuple[str, int, int, dict]]:
+    """(question name, paper index, question index, question) for each distinct
+    (template, seed), in set order."""
     several = len(quizset.papers) > 1
     seen: set = set()
-    out = []
-    for no, paper in enumerate(quizset.papers, 1):
-        for q in paper.questions:
+    for no, paper in enumerate(quizset.papers):
+        for i, q in enumerate(paper.questions):
             if (q["template"], q["seed"]) in seen:
                 continue
             seen.add((q["template"], q["seed"]))
-            label = [paper.label or f"paper {no}"] if several else []
-            out.append((" · ".join([q["template"], *label, f"v{q['variant']}"]), q))
-    return out
+            label = [paper.label or f"paper {no + 1}"] if several else []
+            yield " · ".join([q["template"], *label, f"v{q['variant']}"]), no, i, q
 
 
 def _form(quizset: QuizSet) -> str:
@@ -597,13 +597,16 @@ def pieces(quizset: QuizSet):
     """The Moodle XML document in pieces: (text, is a question element), categories in order
     of first use, each followed by its variants; the pieces joined by newlines are the file."""
     form, figures = _form(quizset), figure_format(quizset.options)
-    groups: dict[str, list[tuple[str, dict]]] = {}
-    for name, q in variants(quizset):
-        groups.setdefault(category_path(q), []).append((name, q))
+    groups: dict[str, list[tuple[str, int, int]]] = {}    # where each question is, not the question:
+    firsts: dict[str, dict] = {}                            # a large set is read twice, never held
+    for name, no, i, q in variants(quizset):
+        groups.setdefault(category_path(q), []).append((name, no, i))
+        firsts.setdefault(category_path(q), q)
     yield '<?xml version="1.0" encoding="UTF-8"?>\n<quiz>', False
-    for members in groups.values():
-        yield _category_xml(members[0][1]), True
-        for name, q in members:
+    for path, members in groups.items():
+        yield _category_xml(firsts[path]), True
+        for name, no, i in members:
+            q = quizset.papers[no].questions[i]
             yield question_xml(name, q, question_form(q, form), figures), True
     yield "</quiz>\n", False
 
