@@ -170,9 +170,10 @@ def test_merged_shards_are_the_single_build_byte_for_byte(tmp_path, class_of_fiv
         result = _cli("build", spec, "--roster", roster, "--no-pdf", "--shard", f"{k}/3", "--out", tmp_path / "sh")
         assert result.exit_code == 0, result.output
     shard_files = sorted(p.name for p in (tmp_path / "sh").iterdir())
-    assert shard_files == [f"t-shard-{k}-of-3.json" for k in (1, 2, 3)]
-    sizes = [len(json.loads((tmp_path / "sh" / f).read_text())["papers"]) for f in shard_files]
-    assert sizes == [2, 2, 1]                             # papers 0,3 / 1,4 / 2
+    assert shard_files == [f"t-shard-{k}-of-3.jsonl" for k in (1, 2, 3)]
+    lines = [[json.loads(line) for line in (tmp_path / "sh" / f).read_text().splitlines()] for f in shard_files]
+    assert [[p["index"] for p in ls[1:]] for ls in lines] == [[0, 3], [1, 4], [2]]   # a header, then a paper a line
+    assert all(ls[0]["format"] == "quizgen-shard/2" and ls[0]["shard"] == [k, 3] for k, ls in enumerate(lines, 1))
     result = _cli("merge", tmp_path / "sh", "--out", tmp_path / "merged")
     assert result.exit_code == 0, result.output
     single, merged = _files(tmp_path / "one"), _files(tmp_path / "merged")
@@ -192,6 +193,23 @@ def test_merge_refuses_missing_or_foreign_shards(tmp_path, class_of_five):
     _cli("build", spec, "--roster", roster, "--format", "json", "--shard", "3/3", "--out", tmp_path / "sh")
     result = CliRunner().invoke(main, ["merge", str(tmp_path / "sh"), "--out", str(tmp_path / "m")])
     assert result.exit_code == 2 and "belongs to another build" in result.output
+    assert not (tmp_path / "m").exists()
+
+
+def test_merge_refuses_a_damaged_or_old_shard(tmp_path, class_of_five):
+    spec, roster = class_of_five
+    for k in (1, 2):
+        _cli("build", spec, "--roster", roster, "--format", "json", "--shard", f"{k}/2", "--out", tmp_path / "sh")
+    shard = tmp_path / "sh" / "t-shard-2-of-2.jsonl"
+    shard.write_text(shard.read_text()[:-40] + "\n")                # cut inside the last paper
+    result = CliRunner().invoke(main, ["merge", str(tmp_path / "sh"), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 2 and "t-shard-2-of-2.jsonl" in result.output and "line 3" in result.output
+    assert "build this shard again" in result.output and "Traceback" not in result.output
+    old = tmp_path / "old" / "t-shard-1-of-1.json"                  # quizgen-shard/1: one JSON document
+    old.parent.mkdir()
+    old.write_text(json.dumps({"format": "quizgen-shard/1", "shard": [1, 1], "papers": []}))
+    result = CliRunner().invoke(main, ["merge", str(old.parent), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 2 and "earlier quizgen" in result.output
     assert not (tmp_path / "m").exists()
 
 
