@@ -16,6 +16,7 @@ before: fixed SVG hash salt, no dates or software versions in the file metadata.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -111,10 +112,23 @@ def _render(spec: dict, fmt: str) -> bytes:
         raise ValueError(f"unknown figure format {fmt!r}; use one of {', '.join(FORMATS)}")
     res = spec.get("residuals")
     height = fc.HEIGHT + (fc.RESIDUAL_HEIGHT if res else 0.0)
-    with matplotlib.rc_context(_RC):
+    with _settings():
         c = fc.Canvas(fmt, height, PNG_DPI, _METADATA.get(fmt))
         _compose(c, spec, height)
         return c.finish()
+
+
+@contextlib.contextmanager
+def _settings():
+    """``_RC`` in force while drawing, the previous values back after: ``rc_context`` but
+    for three keys only (it copies and restores every rcParam, 0.7 ms a figure)."""
+    params = matplotlib.rcParams
+    before = {key: params[key] for key in _RC}
+    try:
+        params.update(_RC)
+        yield
+    finally:
+        params.update(before)
 
 
 def _boxes(height: float, residuals: bool) -> list[Bbox]:
