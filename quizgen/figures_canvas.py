@@ -20,9 +20,10 @@ import numpy as np
 from matplotlib import cbook, colormaps
 from matplotlib.colors import to_rgba
 from matplotlib.backends.backend_agg import RendererAgg
-from matplotlib.backends.backend_pdf import PdfFile, RendererPdf
+from matplotlib import _text_helpers
+from matplotlib.backends.backend_pdf import Op, PdfFile, RendererPdf, _fill, pdfRepr
 from matplotlib.backends.backend_svg import RendererSVG
-from matplotlib.font_manager import FontProperties
+from matplotlib.font_manager import FontPath, FontProperties
 from matplotlib.path import Path
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Affine2D, Bbox, IdentityTransform
@@ -61,7 +62,7 @@ class Canvas:
             self.scale, self.buf = 1.0, io.BytesIO()
             self.pdf = PdfFile(self.buf, metadata=metadata)
             self.pdf.newPage(WIDTH / 72.0, height / 72.0)
-            self.r = RendererPdf(self.pdf, 72, height / 72.0, WIDTH / 72.0)
+            self.r = _PdfRenderer(self.pdf, 72, height / 72.0, WIDTH / 72.0)
 
     def finish(self) -> bytes:
         if self.fmt == "svg":
@@ -214,6 +215,86 @@ def _bitmap(s: str, size: float, angle: float, dpi: float) -> tuple[np.ndarray, 
 
 def _plain(s: str) -> str:
     return s.replace(r"\$", "$")
+
+
+# --- PDF text ---------------------------------------------------------------------------
+
+_PDF_BODIES: dict[tuple, bytes] = {}
+_PDF_BODIES_MAX = 8192
+
+
+class _PdfRenderer(RendererPdf):
+    """``RendererPdf`` whose plain labels reuse their glyph layout and content-stream
+    operators: a label's text object (``BT`` ... ``ET``) is a function of the string, the
+    size and what the document assigned to its glyphs (subset, character code, font name),
+    so it is written by matplotlib once and replayed where the same string meets the same
+    assignments. Its glyphs are still recorded in the document (fonts embed the same)."""
+
+    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        if ismath or mtext is not None or gc.get_url() is not None:
+            return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+        size = prop.get_size_in_points()
+        key = (s, size, *self._assign(_pdf_glyphs(self, s, prop)))
+        body = _PDF_BODIES.get(key)
+        if body is None:
+            calls = self._recorded(super().draw_text, gc, x, y, s, prop, angle)
+            start = next(i for i, call in enumerate(calls) if call[-1] == Op.concat_matrix) + 1
+            _remember(key, b"".join(_fill([pdfRepr(v) for v in call]) + b"\n" for call in calls[start:]))
+            return
+        self.check_gc(gc, gc._rgb)
+        a = math.radians(angle)
+        self.file.output(Op.gsave)
+        self.file.output(math.cos(a), math.sin(a), -math.sin(a), math.cos(a), x, y, Op.concat_matrix)
+        self.file.write(body)
+
+    def _assign(self, glyphs) -> tuple[tuple, tuple]:
+        """Record ``glyphs`` in the document as ``RendererPdf.draw_text`` does: their
+        (subset, character code) and the font name of each run of one font and subset."""
+        track, codes, names, run = self.file._character_tracker.track_glyph, [], [], None
+        for ft, char, glyph in glyphs:
+            subset, code = track(ft, char, glyph)
+            codes.append((subset, code))
+            if (ft, subset) != run:
+                run = (ft, subset)
+                names.append(self.file.fontName(FontPath(ft.fname, ft.face_index), subset))
+        return tuple(codes), tuple(names)
+
+    def _recorded(self, draw, *args) -> list[tuple]:
+        """The ``PdfFile.output`` calls of ``draw(*args)``, made as usual and recorded."""
+        calls, output = [], self.file.output
+
+        def record(*data):
+            calls.append(data)
+            output(*data)
+        self.file.output = record
+        try:
+            draw(*args)
+        finally:
+            del self.file.output
+        return calls
+
+
+def _remember(key: tuple, body: bytes) -> None:
+    if len(_PDF_BODIES) >= _PDF_BODIES_MAX:           # bounded: the oldest goes first
+        del _PDF_BODIES[next(iter(_PDF_BODIES))]
+    _PDF_BODIES[key] = body
+
+
+_PDF_GLYPHS: dict[tuple[str, float], tuple] = {}
+
+
+def _pdf_glyphs(r: RendererPdf, s: str, prop: FontProperties) -> tuple:
+    """(font, character, glyph index) of each glyph of plain label ``s`` as the PDF
+    renderer lays it out; labels are always in ``font(size)``, so keyed by the size."""
+    key = (s, prop.get_size_in_points())
+    glyphs = _PDF_GLYPHS.get(key)
+    if glyphs is None:
+        glyphs = tuple((item.ft_object, item.char, item.glyph_index)
+                       for item in _text_helpers.layout(s, r._get_font_ttf(prop)))
+        if len(_PDF_GLYPHS) >= _PDF_BODIES_MAX:
+            del _PDF_GLYPHS[next(iter(_PDF_GLYPHS))]
+        _PDF_GLYPHS[key] = glyphs
+    return glyphs
 
 
 # --- axes ---------------------------------------------------------------------------------
