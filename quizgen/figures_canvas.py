@@ -16,12 +16,13 @@ import math
 import struct
 import zlib
 
+import matplotlib
 import numpy as np
 from matplotlib import cbook, colormaps
 from matplotlib.colors import to_rgba
 from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib import _text_helpers
-from matplotlib.backends.backend_pdf import Op, PdfFile, RendererPdf, _fill, pdfRepr
+from matplotlib.backends.backend_pdf import Op, PdfFile, Reference, RendererPdf, _fill, pdfRepr
 from matplotlib.backends.backend_svg import RendererSVG
 from matplotlib.font_manager import FontPath, FontProperties
 from matplotlib.path import Path
@@ -60,7 +61,7 @@ class Canvas:
             self.r = RendererSVG(WIDTH, height, self.buf, image_dpi=72, metadata=metadata)
         else:
             self.scale, self.buf = 1.0, io.BytesIO()
-            self.pdf = PdfFile(self.buf, metadata=metadata)
+            self.pdf = _PdfFile(self.buf, metadata=metadata)
             self.pdf.newPage(WIDTH / 72.0, height / 72.0)
             self.r = _PdfRenderer(self.pdf, 72, height / 72.0, WIDTH / 72.0)
 
@@ -278,6 +279,40 @@ def _remember(key: tuple, body: bytes) -> None:
     if len(_PDF_BODIES) >= _PDF_BODIES_MAX:           # bounded: the oldest goes first
         del _PDF_BODIES[next(iter(_PDF_BODIES))]
     _PDF_BODIES[key] = body
+
+
+_PDF_FONTS: dict[tuple, tuple] = {}
+_PDF_FONTS_MAX = 512
+
+
+class _PdfFile(PdfFile):
+    """``PdfFile`` whose embedded fonts are replayed: a font's objects are a function of
+    the font file, the subset, its glyphs (with their Unicode) and the number of its first
+    object, so matplotlib writes each such font once and later documents copy its bytes
+    and record where its objects start."""
+
+    def embedTTF(self, filename, subset_index, charmap):
+        codes = sorted(charmap)
+        text = tuple(self._character_tracker.subset_to_unicode(filename, subset_index, c) for c in codes)
+        key = (filename, subset_index, tuple((c, charmap[c]) for c in codes), text,
+               len(self.xrefTable), matplotlib.rcParams["pdf.fonttype"])
+        done = _PDF_FONTS.get(key)
+        if done is None:
+            first, start = len(self.xrefTable), self.fh.tell()
+            ref = super().embedTTF(filename, subset_index, charmap)
+            base = start - self.tell_base
+            done = (self.fh.getvalue()[start:], ref.id,
+                    tuple((name, None if at is None else at - base) for at, _, name in self.xrefTable[first:]))
+            if len(_PDF_FONTS) >= _PDF_FONTS_MAX:
+                del _PDF_FONTS[next(iter(_PDF_FONTS))]
+            _PDF_FONTS[key] = done
+            return ref
+        data, ref_id, objects = done
+        base = self.fh.tell() - self.tell_base
+        for name, at in objects:
+            self.xrefTable[self.reserveObject(name).id][0] = None if at is None else base + at
+        self.fh.write(data)
+        return Reference(ref_id)
 
 
 _PDF_GLYPHS: dict[tuple[str, float], tuple] = {}
