@@ -158,7 +158,8 @@ def png(rgb: np.ndarray, dpi: float) -> bytes:
     row filters take 2.5 times as long for files only 15 % smaller."""
     height, width, _ = rgb.shape
     rows = np.zeros((height, 3 * width + 1), np.uint8)           # filter byte 0: none
-    np.copyto(rows[:, 1:].reshape(height, width, 3), rgb)
+    for channel in range(3):                     # one channel at a time: 3x a whole-pixel copy
+        rows[:, 1 + channel::3] = rgb[:, :, channel]
     deflate = zlib.compressobj(1, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
     data = deflate.compress(rows.tobytes()) + deflate.flush()
     per_metre = int(round(dpi / 0.0254))
