@@ -65,6 +65,11 @@ class Canvas:
             self.pdf.newPage(WIDTH / 72.0, height / 72.0)
             self.r = _PdfRenderer(self.pdf, 72, height / 72.0, WIDTH / 72.0)
 
+    @functools.cached_property
+    def _ink(self):
+        """The graphics context of every label: black, no clip (labels do not change it)."""
+        return self.gc(BLACK)
+
     def finish(self) -> bytes:
         if self.fmt == "svg":
             self.r.finalize()
@@ -144,13 +149,13 @@ class Canvas:
         y = y * self.scale
         if self.r.flipy():                       # text positions count from the top there
             y = self.height * self.scale - y
-        self.r.draw_text(self.gc(BLACK), x * self.scale, y, s if math_ else _plain(s),
+        self.r.draw_text(self._ink, x * self.scale, y, s if math_ else _plain(s),
                          font(size), angle, ismath=math_)
 
     def _stamp(self, s: str, size: float, angle: float, x: float, y: float) -> None:
         """Agg: the label's bitmap, rendered once per process, placed at whole pixels."""
         image, dx, dy = _bitmap(s, size, angle, 72.0 * self.scale)
-        self.r.draw_image(self.gc(BLACK), int(round(x)) + dx, int(round(y)) + dy, image)
+        self.r.draw_image(self._ink, int(round(x)) + dx, int(round(y)) + dy, image)
 
 
 def png(rgb: np.ndarray, dpi: float) -> bytes:
@@ -232,6 +237,10 @@ class _PdfRenderer(RendererPdf):
     so it is written by matplotlib once and replayed where the same string meets the same
     assignments. Its glyphs are still recorded in the document (fonts embed the same)."""
 
+    def __init__(self, *args):
+        super().__init__(*args)
+        self._glyphs: dict[tuple, tuple] = {}
+
     def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
         if ismath or mtext is not None or gc.get_url() is not None:
             return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
@@ -252,14 +261,22 @@ class _PdfRenderer(RendererPdf):
     def _assign(self, glyphs) -> tuple[tuple, tuple]:
         """Record ``glyphs`` in the document as ``RendererPdf.draw_text`` does: their
         (subset, character code) and the font name of each run of one font and subset."""
-        track, codes, names, run = self.file._character_tracker.track_glyph, [], [], None
-        for ft, char, glyph in glyphs:
-            subset, code = track(ft, char, glyph)
+        codes, names, run = [], [], None
+        for item in glyphs:
+            subset, code, name = self._glyphs.get(item) or self._track(*item)
             codes.append((subset, code))
-            if (ft, subset) != run:
-                run = (ft, subset)
-                names.append(self.file.fontName(FontPath(ft.fname, ft.face_index), subset))
+            if (item[0], subset) != run:
+                run = (item[0], subset)
+                names.append(name)
         return tuple(codes), tuple(names)
+
+    def _track(self, ft, char, glyph) -> tuple:
+        """A glyph's (subset, code, font name), assigned by the document on first use;
+        tracking it again or naming its font again changes nothing, so kept per document."""
+        subset, code = self.file._character_tracker.track_glyph(ft, char, glyph)
+        done = self._glyphs[ft, char, glyph] = (
+            subset, code, self.file.fontName(FontPath(ft.fname, ft.face_index), subset))
+        return done
 
     def _recorded(self, draw, *args) -> list[tuple]:
         """The ``PdfFile.output`` calls of ``draw(*args)``, made as usual and recorded."""
