@@ -23,7 +23,7 @@ from matplotlib.colors import to_rgba
 from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib import _text_helpers
 from matplotlib.backends.backend_pdf import Op, PdfFile, Reference, RendererPdf, _fill, pdfRepr
-from matplotlib.backends.backend_svg import RendererSVG
+from matplotlib.backends.backend_svg import RendererSVG, _generate_transform
 from matplotlib.font_manager import FontPath, FontProperties
 from matplotlib.path import Path
 from matplotlib.ticker import MaxNLocator
@@ -58,7 +58,7 @@ class Canvas:
             self.r = RendererAgg(int(round(WIDTH * self.scale)), int(round(height * self.scale)), dpi)
         elif fmt == "svg":
             self.scale, self.buf = 1.0, io.StringIO()
-            self.r = RendererSVG(WIDTH, height, self.buf, image_dpi=72, metadata=metadata)
+            self.r = _SvgRenderer(WIDTH, height, self.buf, image_dpi=72, metadata=metadata)
         else:
             self.scale, self.buf = 1.0, io.BytesIO()
             self.pdf = _PdfFile(self.buf, metadata=metadata)
@@ -222,6 +222,43 @@ def _bitmap(s: str, size: float, angle: float, dpi: float) -> tuple[np.ndarray, 
 
 def _plain(s: str) -> str:
     return s.replace(r"\$", "$")
+
+
+# --- SVG text ---------------------------------------------------------------------------
+
+_SVG_STYLES: dict[tuple, str] = {}         # a few keys: the sizes and colours of labels
+
+
+class _SvgRenderer(RendererSVG):
+    """``RendererSVG`` whose plain labels reuse their CSS style (font family list, size,
+    colour), which matplotlib works out afresh for every label; the ``<text>`` element is
+    written as it writes it."""
+
+    def _draw_text_as_text(self, gc, x, y, s, prop, angle, ismath, mtext=None):
+        if ismath or mtext is not None:
+            return super()._draw_text_as_text(gc, x, y, s, prop, angle, ismath, mtext)
+        key = (prop.get_size(), tuple(gc.get_rgb()), gc.get_alpha(), gc.get_forced_alpha())
+        style = _SVG_STYLES.get(key) or self._style(key, gc, prop)
+        transform = _generate_transform([("translate", (x, y)), ("rotate", (-angle,))])
+        self.writer.element("text", s, attrib={"style": style, "transform": transform})
+
+    def _style(self, key: tuple, gc, prop) -> str:
+        """The style matplotlib gives a label in ``prop`` drawn with ``gc`` (labels are
+        always in ``font(size)``, so keyed by the size and the colour)."""
+        writer, self.writer = self.writer, _Attributes()
+        try:
+            super()._draw_text_as_text(gc, 0.0, 0.0, "x", prop, 0.0, False)
+        finally:
+            drawn, self.writer = self.writer, writer
+        _SVG_STYLES[key] = drawn.attrib["style"]
+        return drawn.attrib["style"]
+
+
+class _Attributes:
+    """Stands in for the SVG writer: keeps the attributes of the element written."""
+
+    def element(self, tag, text=None, attrib=None, **extra):
+        self.attrib = {**(attrib or {}), **extra}
 
 
 # --- PDF text ---------------------------------------------------------------------------
