@@ -88,6 +88,8 @@ def _draw_item(item: tuple[dict, str]) -> bytes:
 
 def draw(spec: dict, fmt: str) -> bytes:
     """Draw the figure ``spec`` and return the file's bytes in ``fmt`` (svg, pdf or png)."""
+    if not _USES and not _DRAWN:                  # nothing kept or counted: no key needed
+        return _render(spec, fmt)
     key = _key(spec, fmt)
     ready = _DRAWN.get(key)
     data = zlib.decompress(ready) if ready is not None else _render(spec, fmt)

@@ -98,15 +98,25 @@ class Canvas:
 
     def path(self, xs, ys, gc, fill=None) -> None:
         """A polyline through points (in points); NaN breaks it."""
-        xy = np.column_stack([np.asarray(xs, float), np.asarray(ys, float)]) * self.scale
+        xy = self._pixels(xs, ys)
         ok = np.isfinite(xy).all(axis=1)
         if not ok.any():
             return
-        codes = np.where(ok & ~np.r_[False, ok[:-1]], Path.MOVETO, Path.LINETO)
-        self.r.draw_path(gc, Path(xy[ok], codes[ok].astype(np.uint8)), _IDENTITY, fill)
+        start = ok.copy()                        # a point after a gap starts a new line
+        start[1:] &= ~ok[:-1]
+        codes = np.where(start, np.uint8(Path.MOVETO), np.uint8(Path.LINETO))
+        self.r.draw_path(gc, Path(xy[ok], codes[ok]), _IDENTITY, fill)
+
+    def _pixels(self, xs, ys) -> np.ndarray:
+        """Points (n x 2) in the renderer's pixels."""
+        xy = np.empty((len(xs), 2))
+        xy[:, 0], xy[:, 1] = xs, ys
+        if self.scale != 1.0:
+            xy *= self.scale
+        return xy
 
     def markers(self, xs, ys, size: float, color, edge=None, clip=None, shape="o") -> None:
-        xy = np.column_stack([np.asarray(xs, float), np.asarray(ys, float)]) * self.scale
+        xy = self._pixels(xs, ys)
         xy = xy[np.isfinite(xy).all(axis=1)]
         if not len(xy):
             return
