@@ -289,10 +289,11 @@ class _PdfRenderer(RendererPdf):
         self._glyphs: dict[tuple, tuple] = {}
 
     def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
-        if ismath or mtext is not None or gc.get_url() is not None:
+        params = matplotlib.rcParams
+        if ismath or mtext is not None or gc.get_url() is not None or params["pdf.use14corefonts"]:
             return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
         size = prop.get_size_in_points()
-        key = (s, size, *self._assign(_pdf_glyphs(self, s, prop)))
+        key = (s, size, params["pdf.fonttype"], *self._assign(_pdf_glyphs(self, s, prop)))
         body = _PDF_BODIES.get(key)
         if body is None:
             calls = self._recorded(super().draw_text, gc, x, y, s, prop, angle)
@@ -354,7 +355,7 @@ class _PdfFile(PdfFile):
     """``PdfFile`` whose embedded fonts are replayed: a font's objects are a function of
     the font file, the subset, its glyphs (with their Unicode) and the number of its first
     object, so matplotlib writes each such font once and later documents copy its bytes
-    and record where its objects start."""
+    and record where its objects start. Written to memory (``Canvas`` gives a BytesIO)."""
 
     def embedTTF(self, filename, subset_index, charmap):
         codes = sorted(charmap)

@@ -252,3 +252,13 @@ def test_forked_worker_draws_the_same(fmt):
     with multiprocessing.get_context("fork").Pool(1) as pool:
         forked = pool.map(_draw_in_fork, [(SPECS[name], fmt) for name in SPEC_IDS])
     assert forked == [_drawn(name, fmt) for name in SPEC_IDS]
+
+
+@pytest.mark.parametrize("rc", [{"pdf.fonttype": 42}, {"pdf.use14corefonts": True}])
+def test_pdf_font_settings_are_not_mixed_up(rc, plain_matplotlib):
+    """Labels and fonts kept from Type 3 drawings are not replayed into a PDF set otherwise."""
+    for name in SPEC_IDS:
+        figures.draw(SPECS[name], "pdf")
+    with matplotlib.rc_context(rc):
+        for name in ("tangent-slope", "secant-all-styles"):
+            assert figures.draw(SPECS[name], "pdf") == plain_matplotlib(SPECS[name], "pdf")
