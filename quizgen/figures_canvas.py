@@ -121,10 +121,10 @@ class Canvas:
         if not len(xy):
             return
         if shape == "o":
-            marker, face = Path.unit_circle(), to_rgba(color)
+            marker, face = _CIRCLE, to_rgba(color)
             trans = Affine2D().scale(size / 2 * self.scale)
         else:                                    # "_": a horizontal bar (error bar cap)
-            marker, face = Path([[-0.5, 0], [0.5, 0]]), None
+            marker, face = _BAR, None
             trans = Affine2D().scale(size * self.scale)
         gc = self.gc(edge or color, 1.0, clip=clip, cap="butt")
         self.r.draw_markers(gc, marker, trans, Path(xy), _IDENTITY, face)
@@ -166,6 +166,25 @@ class Canvas:
         """Agg: the label's bitmap, rendered once per process, placed at whole pixels."""
         image, dx, dy = _bitmap(s, size, angle, 72.0 * self.scale)
         self.r.draw_image(self._ink, int(round(x)) + dx, int(round(y)) + dy, image)
+
+
+class _Marker(Path):
+    """A marker's shape whose bounding box under a transform is worked out once: the PDF
+    backend asks for it in every document, and Bezier extrema of a circle are not cheap."""
+
+    def get_extents(self, transform=None, **kwargs):
+        key = (None if transform is None else transform.get_matrix().tobytes(), *sorted(kwargs.items()))
+        known = vars(self).setdefault("_extents", {})
+        box = known.get(key)
+        if box is None:
+            if len(known) >= 64:                 # bounded: a few sizes at a few scales
+                known.clear()
+            box = known[key] = super().get_extents(transform, **kwargs).get_points().copy()
+        return Bbox(box.copy())
+
+
+_CIRCLE = _Marker(Path.unit_circle().vertices, Path.unit_circle().codes, readonly=True)
+_BAR = _Marker([[-0.5, 0], [0.5, 0]], readonly=True)
 
 
 def png(rgb: np.ndarray, dpi: float) -> bytes:

@@ -262,3 +262,18 @@ def test_pdf_font_settings_are_not_mixed_up(rc, plain_matplotlib):
     with matplotlib.rc_context(rc):
         for name in ("tangent-slope", "secant-all-styles"):
             assert figures.draw(SPECS[name], "pdf") == plain_matplotlib(SPECS[name], "pdf")
+
+
+def test_marker_extents_kept_per_transform():
+    """A marker's bounding box, worked out once per transform, is matplotlib's, and another
+    size gets its own."""
+    from matplotlib.path import Path
+    from matplotlib.transforms import Affine2D
+    from quizgen import figures_canvas as fc
+    for _ in range(2):                                    # a miss, then hits
+        for size in (2.0, 2.5, 4.2):
+            trans = Affine2D().scale(size)
+            assert (fc._CIRCLE.get_extents(trans).get_points()
+                    == Path.unit_circle().get_extents(trans).get_points()).all()
+            assert fc._BAR.get_extents(trans).width == pytest.approx(size)
+    assert fc._CIRCLE.get_extents(Affine2D().scale(2.0)).width == pytest.approx(4.0)
