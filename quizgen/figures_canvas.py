@@ -417,6 +417,17 @@ def _pdf_glyphs(r: RendererPdf, s: str, prop: FontProperties) -> tuple:
     return glyphs
 
 
+def clear_caches() -> None:
+    """Forget every label measure, bitmap, layout, text object, font and style kept so far
+    (for benchmarks and tests: what is drawn does not depend on them)."""
+    for cache in (_PDF_BODIES, _PDF_GLYPHS, _PDF_FONTS, _SVG_STYLES):
+        cache.clear()
+    for marker in (_CIRCLE, _BAR):
+        vars(marker).pop("_extents", None)
+    _measure.cache_clear()
+    _bitmap.cache_clear()
+
+
 # --- axes ---------------------------------------------------------------------------------
 
 class Axes:

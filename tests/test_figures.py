@@ -175,10 +175,8 @@ def test_frame_fixes_the_axes():
 
 def _caches_cleared():
     from quizgen import figures_canvas as fc
-    for cache in (fc._PDF_BODIES, fc._PDF_GLYPHS, fc._PDF_FONTS, fc._SVG_STYLES):
-        cache.clear()
-    fc._measure.cache_clear()
-    fc._bitmap.cache_clear()
+    fc.clear_caches()
+    assert not fc._PDF_BODIES and not fc._PDF_FONTS and not fc._measure.cache_info().currsize
 
 
 @pytest.fixture
