@@ -6,6 +6,12 @@ about ten times the drawing itself for these small plots. Here the layout is fix
 ticks come from ``MaxNLocator`` as matplotlib's ``AutoLocator`` chooses them, and each
 line, marker and label is one renderer call. Units: points (1/72 inch) with y upwards;
 ``Canvas`` scales to the renderer's pixels.
+
+What the renderers would work out again for every figure is kept per process, bounded,
+and written as matplotlib writes it (tests compare with matplotlib's own renderers): a
+label's measure and PNG bitmap; in PDF its glyph layout and text object (``_PdfRenderer``)
+and each embedded font (``_PdfFile``); in SVG the labels' CSS style; a marker's bounding
+box. Forked workers start with a copy; ``clear_caches`` forgets it all.
 """
 
 from __future__ import annotations
@@ -18,10 +24,9 @@ import zlib
 
 import matplotlib
 import numpy as np
-from matplotlib import cbook, colormaps
+from matplotlib import _text_helpers, cbook, colormaps
 from matplotlib.colors import to_rgba
 from matplotlib.backends.backend_agg import RendererAgg
-from matplotlib import _text_helpers
 from matplotlib.backends.backend_pdf import Op, PdfFile, Reference, RendererPdf, _fill, pdfRepr
 from matplotlib.backends.backend_svg import RendererSVG, _generate_transform
 from matplotlib.font_manager import FontPath, FontProperties
@@ -293,7 +298,7 @@ class _Attributes:
 # --- PDF text ---------------------------------------------------------------------------
 
 _PDF_BODIES: dict[tuple, bytes] = {}
-_PDF_BODIES_MAX = 8192
+_PDF_LABELS_MAX = 8192          # label layouts and text objects kept (about 150 bytes each)
 
 
 class _PdfRenderer(RendererPdf):
@@ -317,7 +322,8 @@ class _PdfRenderer(RendererPdf):
         if body is None:
             calls = self._recorded(super().draw_text, gc, x, y, s, prop, angle)
             start = next(i for i, call in enumerate(calls) if call[-1] == Op.concat_matrix) + 1
-            _remember(key, b"".join(_fill([pdfRepr(v) for v in call]) + b"\n" for call in calls[start:]))
+            _keep(_PDF_BODIES, key, b"".join(_fill([pdfRepr(v) for v in call]) + b"\n"
+                                             for call in calls[start:]), _PDF_LABELS_MAX)
             return
         self.check_gc(gc, gc._rgb)
         a = math.radians(angle)
@@ -360,14 +366,16 @@ class _PdfRenderer(RendererPdf):
         return calls
 
 
-def _remember(key: tuple, body: bytes) -> None:
-    if len(_PDF_BODIES) >= _PDF_BODIES_MAX:           # bounded: the oldest goes first
-        del _PDF_BODIES[next(iter(_PDF_BODIES))]
-    _PDF_BODIES[key] = body
+def _keep(cache: dict, key, value, limit: int):
+    """``cache[key] = value``, the oldest entry dropped first past ``limit`` entries."""
+    if len(cache) >= limit:
+        del cache[next(iter(cache))]
+    cache[key] = value
+    return value
 
 
 _PDF_FONTS: dict[tuple, tuple] = {}
-_PDF_FONTS_MAX = 512
+_PDF_FONTS_MAX = 512            # embedded fonts kept (a few kB each)
 
 
 class _PdfFile(PdfFile):
@@ -386,11 +394,9 @@ class _PdfFile(PdfFile):
             first, start = len(self.xrefTable), self.fh.tell()
             ref = super().embedTTF(filename, subset_index, charmap)
             base = start - self.tell_base
-            done = (self.fh.getvalue()[start:], ref.id,
-                    tuple((name, None if at is None else at - base) for at, _, name in self.xrefTable[first:]))
-            if len(_PDF_FONTS) >= _PDF_FONTS_MAX:
-                del _PDF_FONTS[next(iter(_PDF_FONTS))]
-            _PDF_FONTS[key] = done
+            _keep(_PDF_FONTS, key, (self.fh.getvalue()[start:], ref.id, tuple(
+                (name, None if at is None else at - base) for at, _, name in self.xrefTable[first:])),
+                _PDF_FONTS_MAX)
             return ref
         data, ref_id, objects = done
         base = self.fh.tell() - self.tell_base
@@ -409,11 +415,9 @@ def _pdf_glyphs(r: RendererPdf, s: str, prop: FontProperties) -> tuple:
     key = (s, prop.get_size_in_points())
     glyphs = _PDF_GLYPHS.get(key)
     if glyphs is None:
-        glyphs = tuple((item.ft_object, item.char, item.glyph_index)
-                       for item in _text_helpers.layout(s, r._get_font_ttf(prop)))
-        if len(_PDF_GLYPHS) >= _PDF_BODIES_MAX:
-            del _PDF_GLYPHS[next(iter(_PDF_GLYPHS))]
-        _PDF_GLYPHS[key] = glyphs
+        glyphs = _keep(_PDF_GLYPHS, key, tuple((item.ft_object, item.char, item.glyph_index)
+                                               for item in _text_helpers.layout(s, r._get_font_ttf(prop))),
+                       _PDF_LABELS_MAX)
     return glyphs
 
 

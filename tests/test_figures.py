@@ -228,7 +228,7 @@ def test_different_labels_are_not_confused(fmt, plain_matplotlib):
 def test_caches_stay_bounded(monkeypatch, plain_matplotlib):
     """Past their bound the oldest entries go, and what is drawn stays the same."""
     from quizgen import figures_canvas as fc
-    monkeypatch.setattr(fc, "_PDF_BODIES_MAX", 3)
+    monkeypatch.setattr(fc, "_PDF_LABELS_MAX", 3)
     monkeypatch.setattr(fc, "_PDF_FONTS_MAX", 2)
     _caches_cleared()
     specs = [_titled(f"title {k}", ticks_to=3.0 + k) for k in range(6)]
