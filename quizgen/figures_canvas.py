@@ -428,8 +428,8 @@ def clear_caches() -> None:
         cache.clear()
     for marker in (_CIRCLE, _BAR):
         vars(marker).pop("_extents", None)
-    _measure.cache_clear()
-    _bitmap.cache_clear()
+    for cached in (_measure, _bitmap, _ticks, _tick_labels):
+        cached.cache_clear()
 
 
 # --- axes ---------------------------------------------------------------------------------
@@ -466,14 +466,24 @@ def limits(values, margin=MARGIN) -> tuple[float, float]:
 
 def ticks(lo: float, hi: float, length: float, per_tick: float) -> list[float]:
     """Tick positions as ``AutoLocator`` picks them for an axis ``length`` points long."""
+    return list(_ticks(lo, hi, length, per_tick))
+
+
+@functools.lru_cache(maxsize=1024)                # a question figure and its solution share axes
+def _ticks(lo: float, hi: float, length: float, per_tick: float) -> tuple[float, ...]:
     nbins = max(min(int(length // per_tick), 9), 1)
     values = MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
     eps = 1e-10 * (hi - lo)
-    return [float(t) for t in values if lo - eps <= t <= hi + eps]
+    return tuple(float(t) for t in values if lo - eps <= t <= hi + eps)
 
 
 def tick_labels(values: list[float]) -> list[str]:
     """Tick labels with just enough decimals, a Unicode minus, no "-0"."""
+    return list(_tick_labels(tuple(values)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _tick_labels(values: tuple[float, ...]) -> tuple[str, ...]:
     scale = max((abs(v) for v in values), default=1.0) or 1.0
     for digits in range(0, 10):
         if all(abs(round(v, digits) - v) <= 1e-9 * scale for v in values):
@@ -484,7 +494,7 @@ def tick_labels(values: list[float]) -> list[str]:
         if float(text) == 0:
             text = text.lstrip("-")
         out.append(text.replace("-", "\N{MINUS SIGN}"))
-    return out
+    return tuple(out)
 
 
 def _segments(pairs) -> tuple[list[float], list[float]]:

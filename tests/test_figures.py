@@ -275,3 +275,16 @@ def test_marker_extents_kept_per_transform():
                     == Path.unit_circle().get_extents(trans).get_points()).all()
             assert fc._BAR.get_extents(trans).width == pytest.approx(size)
     assert fc._CIRCLE.get_extents(Affine2D().scale(2.0)).width == pytest.approx(4.0)
+
+
+def test_ticks_kept_per_range_are_fresh_lists():
+    """Ticks and their labels come from a cache keyed by the range: the same as worked out
+    anew, another range gets its own, and a caller changing its list changes no other."""
+    from quizgen import figures_canvas as fc
+    first = fc.ticks(-0.3, 2.7, 300.0, 27.0)
+    assert first == list(fc._ticks.__wrapped__(-0.3, 2.7, 300.0, 27.0)) == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5]
+    assert fc.ticks(-0.3, 27.0, 300.0, 27.0) != first
+    first.append(99.0)
+    assert fc.ticks(-0.3, 2.7, 300.0, 27.0)[-1] == 2.5
+    labels = fc.tick_labels([-1.0, 0.0, 0.5])
+    assert labels == ["\N{MINUS SIGN}1.0", "0.0", "0.5"] == fc.tick_labels([-1.0, -0.0, 0.5])
