@@ -10,7 +10,10 @@ In one process (CPU seconds, ``time.process_time``):
    question figure and, in the general feedback, its solution figure).
    The same without the figure, for comparison.
 2. For one bank template of each figure kind: N figure specs, then the time to draw
-   them as PNG and as SVG (ms per figure), the solution figure and the question figure.
+   them as PNG, SVG and PDF (ms per figure), the solution figure and the question figure.
+   Then every figure-bearing template of the bank, ``--bank-variants`` variants each
+   (both figures): ms per figure per format, first with the label, font and style caches
+   of ``quizgen.figures_canvas`` empty, then again with them warm.
 3. R/exams side by side: ``exams2moodle`` on its shipped ``deriv`` exercise for the same
    N, when ``Rscript`` with the ``exams`` package is present ("R/exams not installed
    here" otherwise).
@@ -78,7 +81,6 @@ def headline(bank: dict, count: int, figure_options: list[dict]) -> None:
 
 
 def per_kind(bank: dict, count: int, kinds: list[str] | None) -> None:
-    from quizgen import figures
     first: dict[str, object] = {}
     for tpl in bank.values():
         kind = (tpl.data.get("figure") or {}).get("kind")
@@ -86,16 +88,36 @@ def per_kind(bank: dict, count: int, kinds: list[str] | None) -> None:
             first.setdefault(kind, tpl)
     print(f"figures per kind, {count} specs each (ms per figure, CPU): solution figure "
           "(everything), question figure (only what is given)")
-    print(f"  {'kind':14}{'template':34}{'png':>8}{'svg':>8}{'q png':>8}{'q svg':>8}")
+    print(f"  {'kind':14}{'template':34}{'png':>8}{'svg':>8}{'pdf':>8}{'q png':>8}{'q svg':>8}{'q pdf':>8}")
     for kind, tpl in sorted(first.items()):
         questions = variants(tpl, count)
         cells = []
         for key in ("solution_figure", "figure"):
             specs = [q[key] for q in questions]
-            for fmt in ("png", "svg"):
-                _, s = cpu(lambda: [figures.draw(spec, fmt) for spec in specs])
+            for fmt in ("png", "svg", "pdf"):
+                _, s = cpu(draw_all, specs, fmt)
                 cells.append(f"{1000 * s / count:8.1f}")
         print(f"  {kind:14}{tpl.id:34}{''.join(cells)}")
+
+
+def draw_all(specs: list[dict], fmt: str) -> None:
+    from quizgen import figures
+    for spec in specs:
+        figures.draw(spec, fmt)
+
+
+def bank_formats(bank: dict, count: int) -> None:
+    """ms CPU per figure per format over every figure spec of the bank, caches cold then warm."""
+    from quizgen import figures_canvas as fc
+    specs = [q[key] for tpl in bank.values() if tpl.data.get("figure") for q in variants(tpl, count)
+             for key in ("figure", "solution_figure") if q.get(key)]
+    fc.clear_caches()
+    cold = {fmt: cpu(draw_all, specs, fmt)[1] for fmt in ("svg", "pdf", "png")}
+    warm = {fmt: cpu(draw_all, specs, fmt)[1] for fmt in ("svg", "pdf", "png")}
+    print(f"every figure spec of the bank ({len(specs)}: {count} variants of each figure template, "
+          "both figures), ms CPU per figure, caches cold / warm:")
+    print("  " + "   ".join(f"{fmt} {1000 * cold[fmt] / len(specs):.2f} / {1000 * warm[fmt] / len(specs):.2f}"
+                          for fmt in cold))
 
 
 def r_exams(count: int) -> None:
@@ -135,6 +157,8 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=200, help="variants (default 200)")
     ap.add_argument("--kinds", help="only these figure kinds, comma-separated")
     ap.add_argument("--skip-r", action="store_true", help="do not look for R/exams")
+    ap.add_argument("--bank-variants", type=int, default=10,
+                    help="variants of each figure template for the per-format line (default 10)")
     ap.add_argument("--moodle-figures", default="png,svg", help="figure formats to time in Moodle")
     args = ap.parse_args()
     if args.count < 1:
@@ -144,6 +168,7 @@ def main() -> None:
     options = [{"moodle_figures": f} for f in args.moodle_figures.split(",") if f]
     headline(bank, args.count, options)
     per_kind(bank, min(args.count, 50), args.kinds.split(",") if args.kinds else None)
+    bank_formats(bank, min(args.count, args.bank_variants))
     if not args.skip_r:
         r_exams(args.count)
     startup()

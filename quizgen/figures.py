@@ -5,8 +5,8 @@ costs about ten times the drawing itself for these small plots, so the layout is
 (the look of matplotlib's defaults with ``_RC``) and each line, marker and label is one
 call on matplotlib's renderer (:mod:`quizgen.figures_canvas`: Agg for PNG, SVG, PDF).
 Labels whose maths is simple (letters, digits, signs, subscripts) are set as plain
-Unicode text, other maths as mathtext; a label's measure and its PNG bitmap are made
-once per process. PNGs are 150 dpi; SVG text is ``<text>`` in DejaVu Sans / sans-serif.
+Unicode text, other maths as mathtext; what does not depend on the data (a label's
+measure, PNG bitmap, PDF text object, the embedded fonts) is made once per process. PNGs are 150 dpi; SVG text is ``<text>`` in DejaVu Sans / sans-serif.
 
 A spec's ``frame`` (when present) fixes the data range of the axes: a question figure and
 its solution figure share it, so the solution's layers are clipped to what the question
@@ -16,6 +16,7 @@ before: fixed SVG hash salt, no dates or software versions in the file metadata.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -87,6 +88,8 @@ def _draw_item(item: tuple[dict, str]) -> bytes:
 
 def draw(spec: dict, fmt: str) -> bytes:
     """Draw the figure ``spec`` and return the file's bytes in ``fmt`` (svg, pdf or png)."""
+    if not _USES and not _DRAWN:                  # nothing kept or counted: no key needed
+        return _render(spec, fmt)
     key = _key(spec, fmt)
     ready = _DRAWN.get(key)
     data = zlib.decompress(ready) if ready is not None else _render(spec, fmt)
@@ -111,10 +114,23 @@ def _render(spec: dict, fmt: str) -> bytes:
         raise ValueError(f"unknown figure format {fmt!r}; use one of {', '.join(FORMATS)}")
     res = spec.get("residuals")
     height = fc.HEIGHT + (fc.RESIDUAL_HEIGHT if res else 0.0)
-    with matplotlib.rc_context(_RC):
+    with _settings():
         c = fc.Canvas(fmt, height, PNG_DPI, _METADATA.get(fmt))
         _compose(c, spec, height)
         return c.finish()
+
+
+@contextlib.contextmanager
+def _settings():
+    """``_RC`` in force while drawing, the previous values back after: ``rc_context`` but
+    for three keys only (it copies and restores every rcParam, 0.7 ms a figure)."""
+    params = matplotlib.rcParams
+    before = {key: params[key] for key in _RC}
+    try:
+        params.update(_RC)
+        yield
+    finally:
+        params.update(before)
 
 
 def _boxes(height: float, residuals: bool) -> list[Bbox]:

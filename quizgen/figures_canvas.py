@@ -6,6 +6,12 @@ about ten times the drawing itself for these small plots. Here the layout is fix
 ticks come from ``MaxNLocator`` as matplotlib's ``AutoLocator`` chooses them, and each
 line, marker and label is one renderer call. Units: points (1/72 inch) with y upwards;
 ``Canvas`` scales to the renderer's pixels.
+
+What the renderers would work out again for every figure is kept per process, bounded,
+and written as matplotlib writes it (tests compare with matplotlib's own renderers): a
+label's measure and PNG bitmap; in PDF its glyph layout and text object (``_PdfRenderer``)
+and each embedded font (``_PdfFile``); in SVG the labels' CSS style; a marker's bounding
+box. Forked workers start with a copy; ``clear_caches`` forgets it all.
 """
 
 from __future__ import annotations
@@ -16,13 +22,14 @@ import math
 import struct
 import zlib
 
+import matplotlib
 import numpy as np
-from matplotlib import cbook, colormaps
+from matplotlib import _text_helpers, cbook, colormaps
 from matplotlib.colors import to_rgba
 from matplotlib.backends.backend_agg import RendererAgg
-from matplotlib.backends.backend_pdf import PdfFile, RendererPdf
-from matplotlib.backends.backend_svg import RendererSVG
-from matplotlib.font_manager import FontProperties
+from matplotlib.backends.backend_pdf import Op, PdfFile, Reference, RendererPdf, _fill, pdfRepr
+from matplotlib.backends.backend_svg import RendererSVG, _generate_transform
+from matplotlib.font_manager import FontPath, FontProperties
 from matplotlib.path import Path
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Affine2D, Bbox, IdentityTransform
@@ -56,12 +63,17 @@ class Canvas:
             self.r = RendererAgg(int(round(WIDTH * self.scale)), int(round(height * self.scale)), dpi)
         elif fmt == "svg":
             self.scale, self.buf = 1.0, io.StringIO()
-            self.r = RendererSVG(WIDTH, height, self.buf, image_dpi=72, metadata=metadata)
+            self.r = _SvgRenderer(WIDTH, height, self.buf, image_dpi=72, metadata=metadata)
         else:
             self.scale, self.buf = 1.0, io.BytesIO()
-            self.pdf = PdfFile(self.buf, metadata=metadata)
+            self.pdf = _PdfFile(self.buf, metadata=metadata)
             self.pdf.newPage(WIDTH / 72.0, height / 72.0)
-            self.r = RendererPdf(self.pdf, 72, height / 72.0, WIDTH / 72.0)
+            self.r = _PdfRenderer(self.pdf, 72, height / 72.0, WIDTH / 72.0)
+
+    @functools.cached_property
+    def _ink(self):
+        """The graphics context of every label: black, no clip (labels do not change it)."""
+        return self.gc(BLACK)
 
     def finish(self) -> bytes:
         if self.fmt == "svg":
@@ -91,23 +103,33 @@ class Canvas:
 
     def path(self, xs, ys, gc, fill=None) -> None:
         """A polyline through points (in points); NaN breaks it."""
-        xy = np.column_stack([np.asarray(xs, float), np.asarray(ys, float)]) * self.scale
+        xy = self._pixels(xs, ys)
         ok = np.isfinite(xy).all(axis=1)
         if not ok.any():
             return
-        codes = np.where(ok & ~np.r_[False, ok[:-1]], Path.MOVETO, Path.LINETO)
-        self.r.draw_path(gc, Path(xy[ok], codes[ok].astype(np.uint8)), _IDENTITY, fill)
+        start = ok.copy()                        # a point after a gap starts a new line
+        start[1:] &= ~ok[:-1]
+        codes = np.where(start, np.uint8(Path.MOVETO), np.uint8(Path.LINETO))
+        self.r.draw_path(gc, Path(xy[ok], codes[ok]), _IDENTITY, fill)
+
+    def _pixels(self, xs, ys) -> np.ndarray:
+        """Points (n x 2) in the renderer's pixels."""
+        xy = np.empty((len(xs), 2))
+        xy[:, 0], xy[:, 1] = xs, ys
+        if self.scale != 1.0:
+            xy *= self.scale
+        return xy
 
     def markers(self, xs, ys, size: float, color, edge=None, clip=None, shape="o") -> None:
-        xy = np.column_stack([np.asarray(xs, float), np.asarray(ys, float)]) * self.scale
+        xy = self._pixels(xs, ys)
         xy = xy[np.isfinite(xy).all(axis=1)]
         if not len(xy):
             return
         if shape == "o":
-            marker, face = Path.unit_circle(), to_rgba(color)
+            marker, face = _CIRCLE, to_rgba(color)
             trans = Affine2D().scale(size / 2 * self.scale)
         else:                                    # "_": a horizontal bar (error bar cap)
-            marker, face = Path([[-0.5, 0], [0.5, 0]]), None
+            marker, face = _BAR, None
             trans = Affine2D().scale(size * self.scale)
         gc = self.gc(edge or color, 1.0, clip=clip, cap="butt")
         self.r.draw_markers(gc, marker, trans, Path(xy), _IDENTITY, face)
@@ -142,13 +164,32 @@ class Canvas:
         y = y * self.scale
         if self.r.flipy():                       # text positions count from the top there
             y = self.height * self.scale - y
-        self.r.draw_text(self.gc(BLACK), x * self.scale, y, s if math_ else _plain(s),
+        self.r.draw_text(self._ink, x * self.scale, y, s if math_ else _plain(s),
                          font(size), angle, ismath=math_)
 
     def _stamp(self, s: str, size: float, angle: float, x: float, y: float) -> None:
         """Agg: the label's bitmap, rendered once per process, placed at whole pixels."""
         image, dx, dy = _bitmap(s, size, angle, 72.0 * self.scale)
-        self.r.draw_image(self.gc(BLACK), int(round(x)) + dx, int(round(y)) + dy, image)
+        self.r.draw_image(self._ink, int(round(x)) + dx, int(round(y)) + dy, image)
+
+
+class _Marker(Path):
+    """A marker's shape whose bounding box under a transform is worked out once: the PDF
+    backend asks for it in every document, and Bezier extrema of a circle are not cheap."""
+
+    def get_extents(self, transform=None, **kwargs):
+        key = (None if transform is None else transform.get_matrix().tobytes(), *sorted(kwargs.items()))
+        known = vars(self).setdefault("_extents", {})
+        box = known.get(key)
+        if box is None:
+            if len(known) >= 64:                 # bounded: a few sizes at a few scales
+                known.clear()
+            box = known[key] = super().get_extents(transform, **kwargs).get_points().copy()
+        return Bbox(box.copy())
+
+
+_CIRCLE = _Marker(Path.unit_circle().vertices, Path.unit_circle().codes, readonly=True)
+_BAR = _Marker([[-0.5, 0], [0.5, 0]], readonly=True)
 
 
 def png(rgb: np.ndarray, dpi: float) -> bytes:
@@ -156,7 +197,8 @@ def png(rgb: np.ndarray, dpi: float) -> bytes:
     row filters take 2.5 times as long for files only 15 % smaller."""
     height, width, _ = rgb.shape
     rows = np.zeros((height, 3 * width + 1), np.uint8)           # filter byte 0: none
-    np.copyto(rows[:, 1:].reshape(height, width, 3), rgb)
+    for channel in range(3):                     # one channel at a time: 3x a whole-pixel copy
+        rows[:, 1 + channel::3] = rgb[:, :, channel]
     deflate = zlib.compressobj(1, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
     data = deflate.compress(rows.tobytes()) + deflate.flush()
     per_metre = int(round(dpi / 0.0254))
@@ -216,6 +258,180 @@ def _plain(s: str) -> str:
     return s.replace(r"\$", "$")
 
 
+# --- SVG text ---------------------------------------------------------------------------
+
+_SVG_STYLES: dict[tuple, str] = {}         # a few keys: the sizes and colours of labels
+
+
+class _SvgRenderer(RendererSVG):
+    """``RendererSVG`` whose plain labels reuse their CSS style (font family list, size,
+    colour), which matplotlib works out afresh for every label; the ``<text>`` element is
+    written as it writes it."""
+
+    def _draw_text_as_text(self, gc, x, y, s, prop, angle, ismath, mtext=None):
+        if ismath or mtext is not None:
+            return super()._draw_text_as_text(gc, x, y, s, prop, angle, ismath, mtext)
+        key = (prop.get_size(), tuple(gc.get_rgb()), gc.get_alpha(), gc.get_forced_alpha())
+        style = _SVG_STYLES.get(key) or self._style(key, gc, prop)
+        transform = _generate_transform([("translate", (x, y)), ("rotate", (-angle,))])
+        self.writer.element("text", s, attrib={"style": style, "transform": transform})
+
+    def _style(self, key: tuple, gc, prop) -> str:
+        """The style matplotlib gives a label in ``prop`` drawn with ``gc`` (labels are
+        always in ``font(size)``, so keyed by the size and the colour)."""
+        writer, self.writer = self.writer, _Attributes()
+        try:
+            super()._draw_text_as_text(gc, 0.0, 0.0, "x", prop, 0.0, False)
+        finally:
+            drawn, self.writer = self.writer, writer
+        _SVG_STYLES[key] = drawn.attrib["style"]
+        return drawn.attrib["style"]
+
+
+class _Attributes:
+    """Stands in for the SVG writer: keeps the attributes of the element written."""
+
+    def element(self, tag, text=None, attrib=None, **extra):
+        self.attrib = {**(attrib or {}), **extra}
+
+
+# --- PDF text ---------------------------------------------------------------------------
+
+_PDF_BODIES: dict[tuple, bytes] = {}
+_PDF_LABELS_MAX = 8192          # label layouts and text objects kept (about 150 bytes each)
+
+
+class _PdfRenderer(RendererPdf):
+    """``RendererPdf`` whose plain labels reuse their glyph layout and content-stream
+    operators: a label's text object (``BT`` ... ``ET``) is a function of the string, the
+    size and what the document assigned to its glyphs (subset, character code, font name),
+    so it is written by matplotlib once and replayed where the same string meets the same
+    assignments. Its glyphs are still recorded in the document (fonts embed the same)."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self._glyphs: dict[tuple, tuple] = {}
+
+    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        params = matplotlib.rcParams
+        if ismath or mtext is not None or gc.get_url() is not None or params["pdf.use14corefonts"]:
+            return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+        size = prop.get_size_in_points()
+        key = (s, size, params["pdf.fonttype"], *self._assign(_pdf_glyphs(self, s, prop)))
+        body = _PDF_BODIES.get(key)
+        if body is None:
+            calls = self._recorded(super().draw_text, gc, x, y, s, prop, angle)
+            start = next(i for i, call in enumerate(calls) if call[-1] == Op.concat_matrix) + 1
+            _keep(_PDF_BODIES, key, b"".join(_fill([pdfRepr(v) for v in call]) + b"\n"
+                                             for call in calls[start:]), _PDF_LABELS_MAX)
+            return
+        self.check_gc(gc, gc._rgb)
+        a = math.radians(angle)
+        self.file.output(Op.gsave)
+        self.file.output(math.cos(a), math.sin(a), -math.sin(a), math.cos(a), x, y, Op.concat_matrix)
+        self.file.write(body)
+
+    def _assign(self, glyphs) -> tuple[tuple, tuple]:
+        """Record ``glyphs`` in the document as ``RendererPdf.draw_text`` does: their
+        (subset, character code) and the font name of each run of one font and subset."""
+        codes, names, run = [], [], None
+        for item in glyphs:
+            subset, code, name = self._glyphs.get(item) or self._track(*item)
+            codes.append((subset, code))
+            if (item[0], subset) != run:
+                run = (item[0], subset)
+                names.append(name)
+        return tuple(codes), tuple(names)
+
+    def _track(self, ft, char, glyph) -> tuple:
+        """A glyph's (subset, code, font name), assigned by the document on first use;
+        tracking it again or naming its font again changes nothing, so kept per document."""
+        subset, code = self.file._character_tracker.track_glyph(ft, char, glyph)
+        done = self._glyphs[ft, char, glyph] = (
+            subset, code, self.file.fontName(FontPath(ft.fname, ft.face_index), subset))
+        return done
+
+    def _recorded(self, draw, *args) -> list[tuple]:
+        """The ``PdfFile.output`` calls of ``draw(*args)``, made as usual and recorded."""
+        calls, output = [], self.file.output
+
+        def record(*data):
+            calls.append(data)
+            output(*data)
+        self.file.output = record
+        try:
+            draw(*args)
+        finally:
+            del self.file.output
+        return calls
+
+
+def _keep(cache: dict, key, value, limit: int):
+    """``cache[key] = value``, the oldest entry dropped first past ``limit`` entries."""
+    if len(cache) >= limit:
+        del cache[next(iter(cache))]
+    cache[key] = value
+    return value
+
+
+_PDF_FONTS: dict[tuple, tuple] = {}
+_PDF_FONTS_MAX = 512            # embedded fonts kept (a few kB each)
+
+
+class _PdfFile(PdfFile):
+    """``PdfFile`` whose embedded fonts are replayed: a font's objects are a function of
+    the font file, the subset, its glyphs (with their Unicode) and the number of its first
+    object, so matplotlib writes each such font once and later documents copy its bytes
+    and record where its objects start. Written to memory (``Canvas`` gives a BytesIO)."""
+
+    def embedTTF(self, filename, subset_index, charmap):
+        codes = sorted(charmap)
+        text = tuple(self._character_tracker.subset_to_unicode(filename, subset_index, c) for c in codes)
+        key = (filename, subset_index, tuple((c, charmap[c]) for c in codes), text,
+               len(self.xrefTable), matplotlib.rcParams["pdf.fonttype"])
+        done = _PDF_FONTS.get(key)
+        if done is None:
+            first, start = len(self.xrefTable), self.fh.tell()
+            ref = super().embedTTF(filename, subset_index, charmap)
+            base = start - self.tell_base
+            _keep(_PDF_FONTS, key, (self.fh.getvalue()[start:], ref.id, tuple(
+                (name, None if at is None else at - base) for at, _, name in self.xrefTable[first:])),
+                _PDF_FONTS_MAX)
+            return ref
+        data, ref_id, objects = done
+        base = self.fh.tell() - self.tell_base
+        for name, at in objects:
+            self.xrefTable[self.reserveObject(name).id][0] = None if at is None else base + at
+        self.fh.write(data)
+        return Reference(ref_id)
+
+
+_PDF_GLYPHS: dict[tuple[str, float], tuple] = {}
+
+
+def _pdf_glyphs(r: RendererPdf, s: str, prop: FontProperties) -> tuple:
+    """(font, character, glyph index) of each glyph of plain label ``s`` as the PDF
+    renderer lays it out; labels are always in ``font(size)``, so keyed by the size."""
+    key = (s, prop.get_size_in_points())
+    glyphs = _PDF_GLYPHS.get(key)
+    if glyphs is None:
+        glyphs = _keep(_PDF_GLYPHS, key, tuple((item.ft_object, item.char, item.glyph_index)
+                                               for item in _text_helpers.layout(s, r._get_font_ttf(prop))),
+                       _PDF_LABELS_MAX)
+    return glyphs
+
+
+def clear_caches() -> None:
+    """Forget every label measure, bitmap, layout, text object, font and style kept so far
+    (for benchmarks and tests: what is drawn does not depend on them)."""
+    for cache in (_PDF_BODIES, _PDF_GLYPHS, _PDF_FONTS, _SVG_STYLES):
+        cache.clear()
+    for marker in (_CIRCLE, _BAR):
+        vars(marker).pop("_extents", None)
+    for cached in (_measure, _bitmap, _ticks, _tick_labels):
+        cached.cache_clear()
+
+
 # --- axes ---------------------------------------------------------------------------------
 
 class Axes:
@@ -250,14 +466,24 @@ def limits(values, margin=MARGIN) -> tuple[float, float]:
 
 def ticks(lo: float, hi: float, length: float, per_tick: float) -> list[float]:
     """Tick positions as ``AutoLocator`` picks them for an axis ``length`` points long."""
+    return list(_ticks(lo, hi, length, per_tick))
+
+
+@functools.lru_cache(maxsize=1024)                # a question figure and its solution share axes
+def _ticks(lo: float, hi: float, length: float, per_tick: float) -> tuple[float, ...]:
     nbins = max(min(int(length // per_tick), 9), 1)
     values = MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
     eps = 1e-10 * (hi - lo)
-    return [float(t) for t in values if lo - eps <= t <= hi + eps]
+    return tuple(float(t) for t in values if lo - eps <= t <= hi + eps)
 
 
 def tick_labels(values: list[float]) -> list[str]:
     """Tick labels with just enough decimals, a Unicode minus, no "-0"."""
+    return list(_tick_labels(tuple(values)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _tick_labels(values: tuple[float, ...]) -> tuple[str, ...]:
     scale = max((abs(v) for v in values), default=1.0) or 1.0
     for digits in range(0, 10):
         if all(abs(round(v, digits) - v) <= 1e-9 * scale for v in values):
@@ -268,7 +494,7 @@ def tick_labels(values: list[float]) -> list[str]:
         if float(text) == 0:
             text = text.lstrip("-")
         out.append(text.replace("-", "\N{MINUS SIGN}"))
-    return out
+    return tuple(out)
 
 
 def _segments(pairs) -> tuple[list[float], list[float]]:

@@ -169,3 +169,122 @@ def test_frame_fixes_the_axes():
     assert ticks == _ticks(figures.draw(given, "svg"))
     assert "40" not in ticks and ticks != _ticks(figures.draw({k: v for k, v in spec.items() if k != "frame"}, "svg"))
     assert max(float(t.replace("\N{MINUS SIGN}", "-")) for t in ticks) <= 4.5
+
+
+# --- caches: what is kept per process gives the bytes matplotlib's own renderers give ------
+
+def _caches_cleared():
+    from quizgen import figures_canvas as fc
+    fc.clear_caches()
+    assert not fc._PDF_BODIES and not fc._PDF_FONTS and not fc._measure.cache_info().currsize
+
+
+@pytest.fixture
+def plain_matplotlib(monkeypatch):
+    """Draw with matplotlib's renderers and PdfFile as they are: no replayed label, font or style."""
+    from matplotlib.backends.backend_pdf import PdfFile, RendererPdf
+    from matplotlib.backends.backend_svg import RendererSVG
+    from quizgen import figures_canvas as fc
+
+    def draw(spec, fmt):
+        with monkeypatch.context() as m:
+            m.setattr(fc, "_PdfRenderer", RendererPdf)
+            m.setattr(fc, "_PdfFile", PdfFile)
+            m.setattr(fc, "_SvgRenderer", RendererSVG)
+            return figures.draw(spec, fmt)
+    return draw
+
+
+@pytest.mark.parametrize("fmt", ["svg", "pdf"])
+def test_replayed_labels_and_fonts_are_what_matplotlib_writes(fmt, plain_matplotlib):
+    """Every spec drawn with cold caches, then again with warm ones (each figure after all
+    the others), gives the bytes of matplotlib's own renderers."""
+    plain = {name: plain_matplotlib(SPECS[name], fmt) for name in SPEC_IDS}
+    _caches_cleared()
+    cold = {name: figures.draw(SPECS[name], fmt) for name in SPEC_IDS}
+    warm = {name: figures.draw(SPECS[name], fmt) for name in reversed(SPEC_IDS)}
+    assert cold == plain and warm == plain
+
+
+def _titled(title: str, ticks_to: float = 3.0) -> dict:
+    return {"kind": "tangent", "title": title, "xlabel": "$x$",
+            "curves": [{"x": [0, 1, 2, ticks_to], "y": [0, -1, 4, 9], "label": title}]}
+
+
+@pytest.mark.parametrize("fmt", ["svg", "pdf"])
+def test_different_labels_are_not_confused(fmt, plain_matplotlib):
+    """Labels that differ in one character, in size (a legend entry is smaller than a tick
+    label) or in what the document gave their glyphs (a minus drawn first or later, Greek
+    letters in another font subset) each keep their own text."""
+    specs = [_titled("1"), _titled("2"), _titled("\N{MINUS SIGN}1 and α"), _titled("α, then \N{MINUS SIGN}1"),
+             _titled("1", ticks_to=30.0), _titled("$x_2$"), _titled("$x_3$")]
+    _caches_cleared()
+    drawn = [figures.draw(spec, fmt) for spec in specs + specs[::-1]]
+    plain = [plain_matplotlib(spec, fmt) for spec in specs + specs[::-1]]
+    assert drawn == plain
+    assert len(set(drawn[:len(specs)])) == len(specs)
+
+
+def test_caches_stay_bounded(monkeypatch, plain_matplotlib):
+    """Past their bound the oldest entries go, and what is drawn stays the same."""
+    from quizgen import figures_canvas as fc
+    monkeypatch.setattr(fc, "_PDF_LABELS_MAX", 3)
+    monkeypatch.setattr(fc, "_PDF_FONTS_MAX", 2)
+    _caches_cleared()
+    specs = [_titled(f"title {k}", ticks_to=3.0 + k) for k in range(6)]
+    for spec in specs + specs:
+        assert figures.draw(spec, "pdf") == plain_matplotlib(spec, "pdf")
+        assert len(fc._PDF_BODIES) <= 3 and len(fc._PDF_GLYPHS) <= 3 and len(fc._PDF_FONTS) <= 2
+
+
+def _draw_in_fork(args):
+    return figures.draw(*args)
+
+
+@pytest.mark.parametrize("fmt", figures.FORMATS)
+def test_forked_worker_draws_the_same(fmt):
+    """A worker forked with the parent's caches warm draws what the parent draws."""
+    import multiprocessing
+    for name in SPEC_IDS:
+        figures.draw(SPECS[name], fmt)
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        forked = pool.map(_draw_in_fork, [(SPECS[name], fmt) for name in SPEC_IDS])
+    assert forked == [_drawn(name, fmt) for name in SPEC_IDS]
+
+
+@pytest.mark.parametrize("rc", [{"pdf.fonttype": 42}, {"pdf.use14corefonts": True}])
+def test_pdf_font_settings_are_not_mixed_up(rc, plain_matplotlib):
+    """Labels and fonts kept from Type 3 drawings are not replayed into a PDF set otherwise."""
+    for name in SPEC_IDS:
+        figures.draw(SPECS[name], "pdf")
+    with matplotlib.rc_context(rc):
+        for name in ("tangent-slope", "secant-all-styles"):
+            assert figures.draw(SPECS[name], "pdf") == plain_matplotlib(SPECS[name], "pdf")
+
+
+def test_marker_extents_kept_per_transform():
+    """A marker's bounding box, worked out once per transform, is matplotlib's, and another
+    size gets its own."""
+    from matplotlib.path import Path
+    from matplotlib.transforms import Affine2D
+    from quizgen import figures_canvas as fc
+    for _ in range(2):                                    # a miss, then hits
+        for size in (2.0, 2.5, 4.2):
+            trans = Affine2D().scale(size)
+            assert (fc._CIRCLE.get_extents(trans).get_points()
+                    == Path.unit_circle().get_extents(trans).get_points()).all()
+            assert fc._BAR.get_extents(trans).width == pytest.approx(size)
+    assert fc._CIRCLE.get_extents(Affine2D().scale(2.0)).width == pytest.approx(4.0)
+
+
+def test_ticks_kept_per_range_are_fresh_lists():
+    """Ticks and their labels come from a cache keyed by the range: the same as worked out
+    anew, another range gets its own, and a caller changing its list changes no other."""
+    from quizgen import figures_canvas as fc
+    first = fc.ticks(-0.3, 2.7, 300.0, 27.0)
+    assert first == list(fc._ticks.__wrapped__(-0.3, 2.7, 300.0, 27.0)) == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5]
+    assert fc.ticks(-0.3, 27.0, 300.0, 27.0) != first
+    first.append(99.0)
+    assert fc.ticks(-0.3, 2.7, 300.0, 27.0)[-1] == 2.5
+    labels = fc.tick_labels([-1.0, 0.0, 0.5])
+    assert labels == ["\N{MINUS SIGN}1.0", "0.0", "0.5"] == fc.tick_labels([-1.0, -0.0, 0.5])
