@@ -12,14 +12,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable
 
+import mpmath as mp
 import sympy as sp
 
 from .engine import exact_number
 from .engine.derivatives import diff, hessian
 from .errors import Degenerate
-from .exprs import AutoSymbols, to_sympy
-from .inputs import json_value
+from .exprs import FUNCTIONS, AutoSymbols, names_in, to_sympy
+from .inputs import _json_leaf, _leaves
 from .verify import close
+from .verify.symbolic import POINTS, _texts, evaluate
 
 
 @dataclass(frozen=True)
@@ -351,7 +353,7 @@ def wrong_answers(tpl, answers, index, display, names=None, strict=False) -> lis
                                 f"it applies to: {', '.join(m.ops)}")
             continue
         try:
-            wrong = json_value(m.fn(op, ans.inputs, ans.result.value))
+            wrong = _json(m.fn(op, ans.inputs, ans.result.value))
         except _NOT_APPLICABLE:
             continue
         if not _finite(wrong) or _magnitude(wrong) > PLAUSIBLE * scale or not _distinct(wrong, seen, gap, ans.kind):
@@ -372,6 +374,20 @@ _NOT_APPLICABLE = (Degenerate, ZeroDivisionError, TypeError, ValueError, Attribu
 def feedback_text(m: Misconception, op: str, inputs: dict) -> str:
     """The misconception's feedback for this question: its specific text when it has one."""
     return (m.specific(op, inputs) if m.specific else None) or m.feedback
+
+
+def _json(value):
+    """``inputs.json_value(value)``: the same floats and texts, without sympy's evaluation for
+    the numbers a double holds exactly (integers up to 2**53, floats of at most 53 bits)."""
+    return _leaves(value, _json_number)
+
+
+def _json_number(obj):
+    if isinstance(obj, sp.Integer) and abs(obj.p) <= 2 ** 53:
+        return float(obj.p)
+    if isinstance(obj, sp.Float) and obj._mpf_[1] and obj._mpf_[3] <= 53:   # a nonzero mantissa of <= 53 bits
+        return float(obj)
+    return _json_leaf(obj)
 
 
 def _finite(value) -> bool:
@@ -424,19 +440,31 @@ def _distinct(wrong, seen, gap, kind) -> bool:
 
 def _same_function(a, b) -> bool:
     """Expression values equal as functions: the same numbers at several sample points."""
-    from .verify.symbolic import POINTS, _evaluate, _texts
-    from .exprs import names_in, FUNCTIONS
     if _shape(a) != _shape(b):
         return False
     names = sorted(set().union(*(names_in(t) for t in _texts([a, b]))) - set(FUNCTIONS) - {"pi", "E"})
     for coords in POINTS:
-        at = dict(zip(names, (coords * 3)[:len(names)]))
+        at = tuple(zip(names, (coords * 3)[:len(names)]))
         try:
-            if not close(_evaluate(a, at), _evaluate(b, at), 1e-9, 1e-9):
+            if not close(_sampled(a, at), _sampled(b, at), 1e-9, 1e-9):
                 return False
         except (ValueError, ZeroDivisionError, OverflowError):
             continue
     return True
+
+
+def _sampled(value, at: tuple):
+    """``verify.symbolic._evaluate(value, dict(at))``, each text evaluated once per point."""
+    if isinstance(value, (list, tuple)):
+        return [_sampled(v, at) for v in value]
+    return _value_at(str(value), at, mp.mp.prec)
+
+
+@lru_cache(maxsize=4096)
+def _value_at(text: str, at: tuple, prec: int):
+    """The value of ``text`` at the point ``at`` ((name, number) pairs) at mpmath precision ``prec``
+    (a key only: the evaluation uses the current one); an error is raised again, not kept."""
+    return evaluate(text, dict(at))
 
 
 def _shape(v):
@@ -583,10 +611,16 @@ def _single(inputs):
 
 def _quotient(inputs):
     f, x = _single(inputs)
-    u, v = sp.fraction(sp.together(f))
+    u, v = _fraction(f)
     if not v.has(x) or not u.has(x):
         raise Degenerate("not a quotient of two functions of x")
     return u, v, x
+
+
+@lru_cache(maxsize=1024)
+def _fraction(f):
+    """Numerator and denominator of ``f`` over a common denominator (both quotient rules ask)."""
+    return sp.fraction(sp.together(f))
 
 
 @misconception("quotient_of_derivatives", ("derivative",),

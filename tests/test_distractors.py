@@ -391,3 +391,71 @@ def test_question_specific_feedback_is_safe_inside_a_moodle_blank(generated):
     for t in texts:
         plain = cloze_plain(t)
         assert plain and not set(plain) & set("{}~#<>&\\$"), (t, plain)
+
+
+# ---- the caches behind wrong_answers: a hit gives what a miss gives, nothing is shared by mistake ----
+
+def test_wrong_values_go_to_json_exactly_as_json_value_puts_them():
+    import sympy as sp
+    from quizgen.misconceptions import _json
+    x = sp.Symbol("x", real=True)
+    values = [sp.Integer(0), sp.Integer(-7), sp.Integer(2 ** 53), sp.Integer(2 ** 53 + 1), sp.Integer(-(2 ** 53) - 3),
+              sp.Integer(10 ** 30 + 1), sp.Float(0.1), sp.Float(-2.5), sp.Float(1e300), sp.Float(5e-324),
+              sp.Float("0.1", 30), sp.Float("1.2345678901234567890123456789", 30), sp.Float("3.7", 50),
+              sp.Float(0), sp.Rational(1, 3), sp.Rational(-22, 7), sp.sqrt(2) / 2, sp.sin(3) - 1,
+              2 * x + 1, x, 3, 0.25,
+              {"slope": sp.Rational(2, 3), "intercept": sp.Float(1.5)}, [[sp.Integer(1), x ** 2], [sp.pi, -x]]]
+    for v in values:
+        got, want = _json(v), json_value(v)
+        assert repr(got) == repr(want), v                     # the same floats to the last bit, the same texts
+    assert _json(sp.Integer(2 ** 53 + 1)) == float(2 ** 53)    # rounded the way sympy's evaluation rounds it
+
+
+def test_expression_distinctness_cache_gives_the_uncached_values_and_keeps_points_and_texts_apart():
+    from quizgen.misconceptions import _same_function, _sampled, _value_at
+    from quizgen.verify.symbolic import _evaluate
+    at1, at2 = (("x", 0.37), ("y", -0.61)), (("x", -0.61), ("y", 0.37))
+    _value_at.cache_clear()
+    first = _sampled(["x**2*y", "exp(x) - y"], at1)                      # misses
+    assert _value_at.cache_info().misses == 2
+    assert _sampled(["x**2*y", "exp(x) - y"], at1) == first               # hits
+    assert _value_at.cache_info().hits == 2
+    assert first == _evaluate(["x**2*y", "exp(x) - y"], dict(at1))
+    assert _sampled("x**2*y", at2) == _evaluate("x**2*y", dict(at2)) != first[0]   # another point: not shared
+    assert _sampled("x*y**2", at1) != first[0]                           # another text at the same point
+    assert _sampled("x**2*y", (("x", 0.37), ("y", -0.61), ("z", 1.0))) == first[0]
+    for _ in range(2):                                                   # an error is raised each time, never kept
+        with pytest.raises(ZeroDivisionError):
+            _sampled("1/(x - x)", at1)
+    assert _same_function("2*x*(x + 1)", "2*x**2 + 2*x") and not _same_function("2*x*(x + 1)", "2*x**2 + x")
+    assert _same_function(["x*y", "2*x"], ["y*x", "x + x"]) and not _same_function(["x*y", "2*x"], ["x*y", "2*y"])
+    assert not _same_function(["x"], "x")                                # a vector is not a scalar
+
+
+def test_quotient_rule_misconceptions_share_the_fraction_without_mixing_up_functions():
+    from quizgen.misconceptions import _fraction
+    _fraction.cache_clear()
+    a = wrong("quotient_of_derivatives", "derivative", expression="(x**2 + 1)/(x - 3)", variable="x", at={"x": 2})
+    b = wrong("quotient_rule_denominator_not_squared", "derivative", expression="(x**2 + 1)/(x - 3)",
+              variable="x", at={"x": 2})
+    assert _fraction.cache_info().hits >= 1                          # the second misconception reused the first's
+    assert a == pytest.approx(2 * 2 / 1)                             # u'/v' = 2x / 1
+    assert b == pytest.approx((2 * 2 * (2 - 3) - (2 ** 2 + 1)) / (2 - 3))   # (u'v - uv')/v
+    other = wrong("quotient_of_derivatives", "derivative", expression="(x**2 + 1)/(x**2 - 3)", variable="x",
+                  at={"x": 2})
+    assert other == pytest.approx(1.0)                               # 2x / 2x: not the cached (x - 3) one
+
+
+def test_wrong_answers_are_the_same_from_cold_and_warm_caches():
+    from quizgen import misconceptions as M
+    from quizgen.pipeline import generate_variant
+    tpls = {t.id: t for t in load_bank()}
+    picks = [tpls[i] for i in ("derivative-exp-log-trig", "quotient-rule-at-point", "hessian-three-variables",
+                               "chain-rule-symbolic")]
+    warm = [generate_variant(t, 4, k) for t in picks for k in (1, 2)]
+    again = [generate_variant(t, 4, k) for t in picks for k in (1, 2)]          # every cache hit
+    for cache in (M._value_at, M._fraction, M._parse_text, M._wrong_diff):
+        cache.cache_clear()
+    cold = [generate_variant(t, 4, k) for t in picks for k in (1, 2)]           # every cache missed
+    assert warm == again == cold
+    assert any(m["name"] == "cos_derivative_sign" for q in warm for a in q["answers"] for m in a["misconceptions"])
