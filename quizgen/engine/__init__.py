@@ -8,6 +8,7 @@ decorate it with ``@operation("name", kind=...)``.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -92,7 +93,18 @@ def real_number(x: Any) -> sp.Expr:
 
 def exact_number(v: Any) -> sp.Expr:
     """A data value as an exact number (template and request numbers already are)."""
-    return v if isinstance(v, sp.Rational) else sp.nsimplify(v)
+    if isinstance(v, sp.Rational):
+        return v
+    try:
+        return _nsimplified(v)
+    except TypeError:                                   # unhashable (a list): not cached
+        return sp.nsimplify(v)
+
+
+@functools.lru_cache(maxsize=4096)
+def _nsimplified(v) -> sp.Expr:
+    """``nsimplify(v)``, once per value (a pure function; sqrt(sigma) recurs across variants)."""
+    return sp.nsimplify(v)
 
 
 _KINKS = (sp.sign, sp.Heaviside, sp.DiracDelta)     # what sympy's derivative of |u|, min, max leaves
@@ -167,6 +179,12 @@ def elided_steps(count: int, line: Callable[[int], str], first: int = SHOWN[0], 
         return [line(k) for k in range(count)]
     return [line(k) for k in range(first)] + [rf"\vdots \quad \text{{({count - first - last} more {what})}}"] + \
         [line(k) for k in range(count - last, count)]
+
+
+def step_lines(make: Callable[[], list[str]]) -> list[str]:
+    """``make()``, the lines of a worked solution, or none when only the value is wanted
+    (a misconception's rerun: see :func:`run`)."""
+    return make() if IN_STEPS.get() else []
 
 
 def point_tex(at: dict) -> str:

@@ -14,7 +14,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import Degenerate
-from . import approx, elided_steps, exact_number, operation, real_number, Result, tex
+from . import approx, elided_steps, exact_number, operation, real_number, Result, step_lines, tex
 from .derivatives import gradient as gradient_of
 
 X = sp.Symbol("x", real=True)
@@ -82,8 +82,9 @@ def chi_squared(inp):
     (m,) = _compiled((fitted,), (xs,))(x)
     res = _finite(y - m, "the model")
     value = float(np.sum((res / s) ** 2))
-    steps = [rf"y(x) = {tex(fitted)}", _residual_steps(res),
-             rf"\chi^2 = \sum_i \left(\frac{{r_i}}{{\sigma_i}}\right)^2 = {approx(sp.Float(value, 15))}"]
+    steps = step_lines(lambda: [
+        rf"y(x) = {tex(fitted)}", _residual_steps(res),
+        rf"\chi^2 = \sum_i \left(\frac{{r_i}}{{\sigma_i}}\right)^2 = {approx(sp.Float(value, 15))}"])
     return Result(sp.Float(value, 17), steps)
 
 
@@ -100,10 +101,11 @@ def linear_regression(inp):
     m = (S * Sxy - Sx * Sy) / det
     c = (Sxx * Sy - Sx * Sxy) / det
     wname = r"\sum 1/\sigma_i^2" if inp.get("sigma") is not None else "n"
-    steps = [rf"S = {wname} = {approx(S)},\ S_x = {approx(Sx)},\ S_y = {approx(Sy)},\ "
-             rf"S_{{xx}} = {approx(Sxx)},\ S_{{xy}} = {approx(Sxy)}",
-             rf"m = \frac{{S S_{{xy}} - S_x S_y}}{{S S_{{xx}} - S_x^2}} = {approx(m)}",
-             rf"c = \frac{{S_{{xx}} S_y - S_x S_{{xy}}}}{{S S_{{xx}} - S_x^2}} = {approx(c)}"]
+    steps = step_lines(lambda: [
+        rf"S = {wname} = {approx(S)},\ S_x = {approx(Sx)},\ S_y = {approx(Sy)},\ "
+        rf"S_{{xx}} = {approx(Sxx)},\ S_{{xy}} = {approx(Sxy)}",
+        rf"m = \frac{{S S_{{xy}} - S_x S_y}}{{S S_{{xx}} - S_x^2}} = {approx(m)}",
+        rf"c = \frac{{S_{{xx}} S_y - S_x S_{{xy}}}}{{S S_{{xx}} - S_x^2}} = {approx(c)}"])
     return Result({"slope": real_number(m), "intercept": real_number(c)}, steps)
 
 
@@ -130,10 +132,11 @@ def least_squares(inp):
     normal, rhs = A.T @ A, A.T @ b
     sol = np.linalg.solve(normal, rhs)
     value = {str(p): sp.Float(float(v), 17) for p, v in zip(ps, sol)}
-    steps = [rf"\chi^2(\mathbf{{p}}) = \sum_i \left(\frac{{y_i - ({tex(model)})}}{{\sigma_i}}\right)^2",
-             r"\nabla_{\mathbf{p}} \chi^2 = 0 \iff A^\top A\, \mathbf{p} = A^\top \mathbf{b}",
-             rf"A^\top A = {approx(_floats(normal))},\quad A^\top \mathbf{{b}} = {approx(_floats(rhs[:, None]))}",
-             ",\\ ".join(rf"{tex(p)} = {approx(value[str(p)])}" for p in ps)]
+    steps = step_lines(lambda: [
+        rf"\chi^2(\mathbf{{p}}) = \sum_i \left(\frac{{y_i - ({tex(model)})}}{{\sigma_i}}\right)^2",
+        r"\nabla_{\mathbf{p}} \chi^2 = 0 \iff A^\top A\, \mathbf{p} = A^\top \mathbf{b}",
+        rf"A^\top A = {approx(_floats(normal))},\quad A^\top \mathbf{{b}} = {approx(_floats(rhs[:, None]))}",
+        ",\\ ".join(rf"{tex(p)} = {approx(value[str(p)])}" for p in ps)])
     return Result(value, steps)
 
 
@@ -178,11 +181,12 @@ def _levenberg_marquardt(inp, model, ps, fns, x, y, s):
     if np.max(np.abs(grad)) > 1e-6 * (1 + chi2):
         raise Degenerate("the fit did not converge: give start values closer to the best fit")
     value = {str(q): sp.Float(float(v), 17) for q, v in zip(ps, p)}
-    steps = [rf"\chi^2(\mathbf{{p}}) = \sum_i \left(\frac{{y_i - ({tex(model)})}}{{\sigma_i}}\right)^2",
-             r"\text{Levenberg--Marquardt: } \mathbf{p} \leftarrow \mathbf{p} + "
-             r"(J^\top J + \mu\, \operatorname{diag} J^\top J)^{-1} J^\top \mathbf{r}",
-             ",\\ ".join(rf"{tex(q)} = {approx(value[str(q)])}" for q in ps),
-             rf"\chi^2_{{\min}} = {approx(sp.Float(chi2, 15))}"]
+    steps = step_lines(lambda: [
+        rf"\chi^2(\mathbf{{p}}) = \sum_i \left(\frac{{y_i - ({tex(model)})}}{{\sigma_i}}\right)^2",
+        r"\text{Levenberg--Marquardt: } \mathbf{p} \leftarrow \mathbf{p} + "
+        r"(J^\top J + \mu\, \operatorname{diag} J^\top J)^{-1} J^\top \mathbf{r}",
+        ",\\ ".join(rf"{tex(q)} = {approx(value[str(q)])}" for q in ps),
+        rf"\chi^2_{{\min}} = {approx(sp.Float(chi2, 15))}"])
     return Result(value, steps)
 
 
@@ -195,9 +199,10 @@ def fit_gradient_descent(inp):
     fns = _model_fns(model, ps)
     rate, n = float(sp.N(inp["learning_rate"])), int(inp["steps"])
     p = np.array([float(sp.N(v)) for v in start.values()])
-    steps = [rf"\chi^2 = \sum_i \left(\frac{{y_i - ({tex(model)})}}{{\sigma_i}}\right)^2",
-             r"\mathbf{p}_{k+1} = \mathbf{p}_k - \gamma \nabla_{\mathbf{p}} \chi^2(\mathbf{p}_k)",
-             rf"\mathbf{{p}}_0 = {tex([sp.Float(v, 15) for v in p])}"]
+    steps = step_lines(lambda: [
+        rf"\chi^2 = \sum_i \left(\frac{{y_i - ({tex(model)})}}{{\sigma_i}}\right)^2",
+        r"\mathbf{p}_{k+1} = \mathbf{p}_k - \gamma \nabla_{\mathbf{p}} \chi^2(\mathbf{p}_k)",
+        rf"\mathbf{{p}}_0 = {tex([sp.Float(v, 15) for v in p])}"])
     seen, w = [], 1 / s ** 2
     for k in range(n):
         m, *cols = fns(x, *p)
