@@ -269,3 +269,27 @@ def test_every_operation_has_a_test_and_a_check():
     source = open(__file__).read()
     for name in engine.load_all():
         assert f'"{name}"' in source, f"no engine test for {name}"
+
+
+@pytest.mark.parametrize("op, inputs", [
+    ("chi_squared", dict(model="a + b*x", parameters={"a": 1, "b": 2}, x=[0, 1, 2], y=[1.2, 2.9, 5.1])),
+    ("linear_regression", dict(x=[0, 1, 2, 3], y=[1, 2.9, 5.2, 7.1])),
+    ("least_squares", dict(model="a + b*x**2", parameters=["a", "b"], x=[0, 1, 2, 3], y=[1, 2, 5, 10.5])),
+    ("least_squares", dict(model="a*exp(-b*x)", parameters=["a", "b"], x=[0, 1, 2, 3], y=[2, 1.2, 0.75, 0.44],
+                           start={"a": 2, "b": 0.5})),
+])
+def test_a_value_only_rerun_gives_the_same_value_without_steps(op, inputs):
+    """A misconception reruns an operation for its value alone (steps=False): same value, no
+    worked solution built; the full run's value still agrees with numpy."""
+    full = engine.run(op, resolve(inputs, {}, AutoSymbols()))
+    bare = engine.run(op, resolve(inputs, {}, AutoSymbols()), steps=False)
+    assert full.steps and bare.steps == []
+    assert json_value(bare.value) == json_value(full.value)
+    x, y = np.array(inputs["x"], float), np.array(inputs["y"], float)
+    if op == "chi_squared":
+        assert json_value(full.value) == pytest.approx(float(np.sum((y - (1 + 2 * x)) ** 2)))
+    elif op == "linear_regression" or "b*x**2" in inputs.get("model", ""):
+        A = np.column_stack([np.ones_like(x), x if op == "linear_regression" else x ** 2])
+        (c0, c1), *_ = np.linalg.lstsq(A, y, rcond=None)
+        got = json_value(full.value)
+        assert list(got.values()) == pytest.approx([c1, c0] if op == "linear_regression" else [c0, c1])
