@@ -8,8 +8,9 @@ the MathML is checked against an allowlist and re-serialised. Output is byte-det
 from __future__ import annotations
 
 import functools
-import json
+import hashlib
 import logging
+import pickle
 import re
 import zlib
 import xml.etree.ElementTree as ET
@@ -18,11 +19,13 @@ from pathlib import Path
 
 import jinja2
 from latex2mathml.converter import convert
+from latex2mathml.tokenizer import PATTERN as _TOKEN
 from markupsafe import Markup, escape
 
 from .. import figures
 from ..fsutil import atomic_writer
 from ..numfmt import plain_decimal
+from ..texcheck import number_spans
 from ..paths import templates_dir
 from ..textfmt import paragraphs, split_math
 from . import QuizSet, register
@@ -93,7 +96,7 @@ class Formatter:
     """Turns question text, maths and figures into safe HTML; remembers maths it could not convert."""
 
     fallbacks: dict[str, str] = field(default_factory=dict)
-    _svgs: dict[str, bytes] = field(default_factory=dict, init=False, repr=False)
+    _svgs: dict[bytes, bytes] = field(default_factory=dict, init=False, repr=False)
 
     def text(self, text: str) -> Markup:
         """Prose with ``$...$`` / ``$$...$$`` maths, one ``<p>`` per paragraph."""
@@ -120,7 +123,7 @@ class Formatter:
 
     def figure(self, spec: dict, prefix: str) -> Markup:
         """The figure as inline SVG, its ids prefixed so several figures share one page."""
-        key = json.dumps(spec, sort_keys=True)
+        key = hashlib.sha256(pickle.dumps(spec, 5)).digest()   # equal pickles are equal specs; cheaper than JSON
         if key not in self._svgs:              # kept compressed: a roster has thousands
             svg = _embeddable_svg(figures.draw(spec, "svg").decode("utf-8"))
             self._svgs[key] = zlib.compress(svg.encode("utf-8"), 1)
@@ -241,10 +244,100 @@ def _convert_or_none(item: tuple[str, bool]) -> str | None:
 # is converted once per build, not once per page.
 @functools.lru_cache(maxsize=1 << 18)
 def _tex_to_mathml(tex: str, display: bool = False) -> str:
-    for pattern, repl in _TEX_FIXES:
-        tex = pattern.sub(repl, tex)
+    spans = number_spans(tex)
+    if not spans or _UNSHAPED.search(tex):
+        return _convert(tex, display)
+    cuts = [0, *(i for span in spans for i in span), len(tex)]
+    text = tuple(tex[a:b] for a, b in zip(cuts[::2], cuts[1::2]))        # around the numbers
+    numbers = [tex[a:b] for a, b in spans]
+    key = (text, display)
+    shape = _SHAPES.get(key)
+    if shape is None:
+        first = _FIRST.pop(key, None)
+        if first is None:                       # a shape seen once is simply converted
+            mathml = _FIRST[_room(_FIRST, key)] = (numbers, _convert(tex, display))
+            return mathml[1]
+        shape = _SHAPES[_room(_SHAPES, key)] = _shape(text, display, *first)
+    return _fill(shape, numbers) if shape else _convert(tex, display)
+
+
+# ---- formula shapes: the variants of a template differ in their numbers, so a shape seen a
+# second time is converted once with placeholder numbers, and each variant's numbers are put
+# into that MathML. Exact: latex2mathml reads a number (a digit run, its tokenizer's group
+# "number") as one token and copies it into an <mn>, whatever its value, so a shape is used
+# only where every number is such a token (checked on the placeholder text with latex2mathml's
+# own tokenizer), each placeholder shows up once in the MathML, as a whole <mn>, and the shape
+# gives the first variant's MathML (converted directly) back. Commands that read a number's
+# value (widths, \genfrac styles, macro arguments) and comments are never shaped.
+
+_UNSHAPED = re.compile(r"[%#]|\\(?:genfrac|above|abovewithdelims|skew|hskip|hspace|kern|mkern|mskip|mspace|"
+                       r"raise|lower|moveleft|moveright|rule|color|textcolor|colorbox|fcolorbox|"
+                       r"newcommand|renewcommand|def|verb)(?![A-Za-z])")
+_Key = tuple[tuple[str, ...], bool]                    # (the text around the numbers, display)
+_FIRST: dict[_Key, tuple[list[str], str]] = {}          # shape seen once -> (its numbers, its MathML)
+_SHAPES: dict[_Key, tuple | bool] = {}                  # shape -> (pieces, order), or False: not usable
+_ENTITY = re.compile(r"&#x[0-9A-Fa-f]+;")
+_MN = re.compile(r"<mn(?: [^>]*)?>(\d+)</mn>")
+
+
+def _room(cache: dict, key):
+    """``key``, after emptying ``cache`` if it is full (a cache of shapes, not of formulas)."""
+    if len(cache) >= 1 << 16:
+        cache.clear()
+    return key
+
+
+def _shape(text: tuple[str, ...], display: bool, numbers: list[str], mathml: str) -> tuple | bool:
+    """``(pieces, order)``: the MathML of the formulas ``text`` with numbers is ``pieces[0] +
+    numbers[order[0]] + pieces[1] + ...``; False when that cannot be trusted. ``numbers`` and
+    ``mathml`` are a variant's, converted directly, which the shape must give back."""
+    width = max([len(d) for piece in text for d in re.findall(r"\d+", piece)] + [4, len(str(len(numbers)))])
+    marks = ["9" * width + str(k).zfill(width) for k in range(len(numbers))]  # longer than any digits of the text
+    tex = _join(text, marks)
+    if not _numbers_are_tokens(tex, marks):
+        return False
     try:
-        root = ET.fromstring(convert(tex, display="block" if display else "inline"))
+        shape = _cut(_convert(tex, display), marks)
+    except MathError:
+        return False
+    return shape if shape and _fill(shape, numbers) == mathml else False
+
+
+def _join(text: list[str], numbers: list[str]) -> str:
+    """``text[0] + numbers[0] + text[1] + ...``"""
+    return "".join(p for pair in zip(text, numbers + [""]) for p in pair)
+
+
+def _numbers_are_tokens(tex: str, marks: list[str]) -> bool:
+    """Does latex2mathml read each placeholder of ``tex`` as one number token of its own?"""
+    found = [m["number"] for m in _TOKEN.finditer(_fixed(tex)) if m["number"] in marks]
+    return sorted(found) == marks
+
+
+def _cut(mathml: str, marks: list[str]) -> tuple | None:
+    """The MathML of a shape cut at its placeholders, each of which must be a whole <mn>."""
+    plain = _ENTITY.sub("", mathml)
+    if any(plain.count(mark) != 1 for mark in marks):
+        return None
+    where = [(m.start(1), m.end(1), marks.index(m[1])) for m in _MN.finditer(mathml) if m[1] in marks]
+    if len(where) != len(marks):
+        return None
+    ends = [0, *(i for a, b, _ in where for i in (a, b)), len(mathml)]
+    return tuple(mathml[a:b] for a, b in zip(ends[::2], ends[1::2])), tuple(k for _, _, k in where)
+
+
+def _fill(shape: tuple, numbers: list[str]) -> str:
+    pieces, order = shape
+    out = [pieces[0]]
+    for k, piece in zip(order, pieces[1:]):
+        out += (numbers[k], piece)
+    return "".join(out)
+
+
+def _convert(tex: str, display: bool) -> str:
+    """latex2mathml's MathML for ``tex``, checked and re-serialised (no cache, no shape)."""
+    try:
+        root = ET.fromstring(convert(_fixed(tex), display="block" if display else "inline"))
     except Exception as err:   # latex2mathml raises many unrelated types; any is a failure
         raise MathError(f"{type(err).__name__}: {err}".rstrip(": ")) from None
     _check(root)
@@ -253,6 +346,12 @@ def _tex_to_mathml(tex: str, display: bool = False) -> str:
     for msup in root.iter(f"{_MATHML_NS}msup"):
         _unscript_prime(msup)
     return _serialize(root)
+
+
+def _fixed(tex: str) -> str:
+    for pattern, repl in _TEX_FIXES:
+        tex = pattern.sub(repl, tex)
+    return tex
 
 
 def _check(el: ET.Element) -> None:
@@ -302,7 +401,10 @@ def _serialize(el: ET.Element) -> str:
 
 
 def _esc(text: str | None) -> str:
-    return str(escape(text or ""))
+    """What ``markupsafe.escape`` makes of a string, without making a Markup object."""
+    if not text:
+        return ""
+    return text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;").replace("'", "&#39;").replace('"', "&#34;")
 
 
 def _local(tag: str) -> str:
