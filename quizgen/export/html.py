@@ -20,7 +20,7 @@ from pathlib import Path
 import jinja2
 from latex2mathml.converter import convert
 from latex2mathml.tokenizer import PATTERN as _TOKEN
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from .. import figures
 from ..fsutil import atomic_writer
@@ -100,21 +100,20 @@ class Formatter:
 
     def text(self, text: str) -> Markup:
         """Prose with ``$...$`` / ``$$...$$`` maths, one ``<p>`` per paragraph."""
-        return Markup("\n").join(Markup("<p>%s</p>") % self._paragraph(p)
-                                 for p in paragraphs(text or ""))
+        return Markup("\n".join(f"<p>{self._paragraph(p)}</p>" for p in paragraphs(text or "")))
 
     def inline(self, text: str) -> Markup:
         """Like :meth:`text` but without ``<p>``: for choices and feedback."""
-        return Markup("<br>").join(self._paragraph(p) for p in paragraphs(text or ""))
+        return Markup("<br>".join(self._paragraph(p) for p in paragraphs(text or "")))
 
     def math(self, tex: str, display: bool = False) -> Markup:
         """One TeX formula as MathML, or as ``<code>`` TeX source if it cannot be converted."""
         try:
-            mathml = Markup(tex_to_mathml(tex, display))
-            return Markup('<span class="display">%s</span>') % mathml if display else mathml
+            mathml = tex_to_mathml(tex, display)
         except MathError as err:
             self.fallbacks.setdefault(tex, str(err))
-            return Markup('<code class="tex-fallback">%s</code>') % tex
+            return Markup(f'<code class="tex-fallback">{_esc(tex)}</code>')
+        return Markup(f'<span class="display">{mathml}</span>' if display else mathml)
 
     def answer(self, answer: dict) -> Markup:
         """``label = display``; a display that is already an equation is shown as it is."""
@@ -126,14 +125,15 @@ class Formatter:
         key = hashlib.sha256(pickle.dumps(spec, 5)).digest()   # equal pickles are equal specs; cheaper than JSON
         if key not in self._svgs:              # kept compressed: a roster has thousands
             svg = _embeddable_svg(figures.draw(spec, "svg").decode("utf-8"))
-            self._svgs[key] = zlib.compress(svg.encode("utf-8"), 1)
-        svg = zlib.decompress(self._svgs[key]).decode("utf-8")
-        return Markup(_SVG_ID.sub(lambda m: f"{m[1]}{prefix}-{m[2]}", svg))
+            if _SLOT in svg:
+                raise ValueError("a NUL character in a drawn SVG")
+            self._svgs[key] = zlib.compress(_SVG_ID.sub(rf"\1{_SLOT}\2", svg).encode("utf-8"), 1)
+        return Markup(zlib.decompress(self._svgs[key]).decode("utf-8").replace(_SLOT, f"{prefix}-"))
 
-    def _paragraph(self, text: str) -> Markup:
-        return Markup("").join(escape(p.text) if p.kind == "prose"
-                               else self.math(p.text, p.kind == "display")
-                               for p in split_math(text))
+    def _paragraph(self, text: str) -> str:
+        """Escaped prose and MathML (plain strings: one Markup per text, not one per piece)."""
+        return "".join(_esc(p.text) if p.kind == "prose" else self.math(p.text, p.kind == "display")
+                       for p in split_math(text))
 
 
 def tolerance(tol: dict | None) -> str:
@@ -148,6 +148,7 @@ def tolerance(tol: dict | None) -> str:
 
 
 _SVG_ID = re.compile(r'(\bid="|url\(#|href="#)([^")]+)')
+_SLOT = "\0"              # where a figure's prefix goes into each of its ids (XML has no NUL)
 _SVG_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
 
 
