@@ -96,6 +96,7 @@ class Formatter:
     """Turns question text, maths and figures into safe HTML; remembers maths it could not convert."""
 
     fallbacks: dict[str, str] = field(default_factory=dict)
+    keep_figures: bool = True                   # False where each figure is shown once (practice)
     _svgs: dict[bytes, bytes] = field(default_factory=dict, init=False, repr=False)
 
     def text(self, text: str) -> Markup:
@@ -122,12 +123,11 @@ class Formatter:
 
     def figure(self, spec: dict, prefix: str) -> Markup:
         """The figure as inline SVG, its ids prefixed so several figures share one page."""
+        if not self.keep_figures:
+            return Markup(_slotted_svg(spec).replace(_SLOT, f"{prefix}-"))
         key = hashlib.sha256(pickle.dumps(spec, 5)).digest()   # equal pickles are equal specs; cheaper than JSON
         if key not in self._svgs:              # kept compressed: a roster has thousands
-            svg = _embeddable_svg(figures.draw(spec, "svg").decode("utf-8"))
-            if _SLOT in svg:
-                raise ValueError("a NUL character in a drawn SVG")
-            self._svgs[key] = zlib.compress(_SVG_ID.sub(rf"\1{_SLOT}\2", svg).encode("utf-8"), 1)
+            self._svgs[key] = zlib.compress(_slotted_svg(spec).encode("utf-8"), 1)
         return Markup(zlib.decompress(self._svgs[key]).decode("utf-8").replace(_SLOT, f"{prefix}-"))
 
     def _paragraph(self, text: str) -> str:
@@ -150,6 +150,14 @@ def tolerance(tol: dict | None) -> str:
 _SVG_ID = re.compile(r'(\bid="|url\(#|href="#)([^")]+)')
 _SLOT = "\0"              # where a figure's prefix goes into each of its ids (XML has no NUL)
 _SVG_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
+
+
+def _slotted_svg(spec: dict) -> str:
+    """The figure's SVG for HTML with :data:`_SLOT` where each id's prefix goes."""
+    svg = _embeddable_svg(figures.draw(spec, "svg").decode("utf-8"))
+    if _SLOT in svg:
+        raise ValueError("a NUL character in a drawn SVG")
+    return _SVG_ID.sub(rf"\1{_SLOT}\2", svg)
 
 
 def _embeddable_svg(svg: str) -> str:
