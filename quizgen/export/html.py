@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
-from latex2mathml.converter import convert
+from latex2mathml.converter import Converter, convert_to_element
 from latex2mathml.tokenizer import PATTERN as _TOKEN
 from markupsafe import Markup
 
@@ -346,7 +346,7 @@ def _fill(shape: tuple, numbers: list[str]) -> str:
 def _convert(tex: str, display: bool) -> str:
     """latex2mathml's MathML for ``tex``, checked and re-serialised (no cache, no shape)."""
     try:
-        root = ET.fromstring(convert(_fixed(tex), display="block" if display else "inline"))
+        root = _parsed(convert_to_element(_fixed(tex), display="block" if display else "inline"))
     except Exception as err:   # latex2mathml raises many unrelated types; any is a failure
         raise MathError(f"{type(err).__name__}: {err}".rstrip(": ")) from None
     _check(root)
@@ -355,6 +355,55 @@ def _convert(tex: str, display: bool) -> str:
     for msup in root.iter(f"{_MATHML_NS}msup"):
         _unscript_prime(msup)
     return _serialize(root)
+
+
+def _parsed(math: ET.Element) -> ET.Element:
+    """The tree ``ET.fromstring(latex2mathml.converter.convert(...))`` gives: latex2mathml writes
+    its tree out (``unescape(tostring(math))``) and the XML parser reads the entity references
+    in its texts back. Done on the tree itself where every text and attribute is plain (only
+    ``&#x...;`` references to XML characters); otherwise by writing and parsing, as ever."""
+    plain = [_plain_element(el) for el in math.iter()]
+    if not all(plain):
+        return ET.fromstring(_L2M_WRITE(math))
+    for el, (tag, text, tail) in zip(math.iter(), plain):
+        el.tag, el.text, el.tail = tag, text, tail
+    math.attrib.pop("xmlns", None)
+    return math
+
+
+def _plain_element(el: ET.Element) -> tuple | None:
+    """``(namespaced tag, text, tail)`` as the parser reads them, or None if not plain."""
+    if not isinstance(el.tag, str) or any(not isinstance(v, str) or _XML_ATTR_SPECIAL.search(v)
+                                          for v in el.attrib.values()):
+        return None
+    text, tail = _xml_text(el.text), _xml_text(el.tail)
+    if text is False or tail is False:
+        return None
+    return f"{_MATHML_NS}{el.tag}", text, tail
+
+
+def _xml_text(text) -> str | None | bool:
+    """A text with its ``&#x...;`` references read; None for none; False if not plain."""
+    if text is None or text == "":
+        return None
+    if not isinstance(text, str) or _XML_TEXT_SPECIAL.search(text):
+        return False
+    if "&" not in text:
+        return text
+    out = _HEX_REF.sub(lambda m: _xml_char(int(m[1], 16)), text)
+    return False if "&" in out or "\0" in out else out
+
+
+def _xml_char(code: int) -> str:
+    """The character of a reference, or NUL (never in XML: makes the text not plain)."""
+    ok = code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF
+    return chr(code) if ok else "\0"
+
+
+_L2M_WRITE = Converter._convert                       # unescape(tostring(tree)), as convert() does
+_HEX_REF = re.compile(r"&#x([0-9A-Fa-f]{1,6});")
+_XML_TEXT_SPECIAL = re.compile("[<\r]|]]>|[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_XML_ATTR_SPECIAL = re.compile("[&<\"\t\n\r]|[^\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _fixed(tex: str) -> str:
