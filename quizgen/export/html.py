@@ -264,8 +264,9 @@ def _tex_to_mathml(tex: str, display: bool = False) -> str:
     if shape is None:
         first = _FIRST.pop(key, None)
         if first is None:                       # a shape seen once is simply converted
-            mathml = _FIRST[_room(_FIRST, key)] = (numbers, _convert(tex, display))
-            return mathml[1]
+            mathml = _convert(tex, display)
+            _FIRST[_room(_FIRST, key)] = (numbers, mathml)
+            return mathml
         shape = _SHAPES[_room(_SHAPES, key)] = _shape(text, display, *first)
     return _fill(shape, numbers) if shape else _convert(tex, display)
 
@@ -281,17 +282,16 @@ def _tex_to_mathml(tex: str, display: bool = False) -> str:
 
 _UNSHAPED = re.compile(r"[%#]|\\(?:genfrac|above|abovewithdelims|skew|hskip|hspace|kern|mkern|mskip|mspace|"
                        r"raise|lower|moveleft|moveright|rule|color|textcolor|colorbox|fcolorbox|"
-                       r"newcommand|renewcommand|def|verb)(?![A-Za-z])")
+                       r"newcommand|renewcommand|newenvironment|DeclareMathOperator|def|verb)(?![A-Za-z])")
 _Key = tuple[tuple[str, ...], bool]                    # (the text around the numbers, display)
 _FIRST: dict[_Key, tuple[list[str], str]] = {}          # shape seen once -> (its numbers, its MathML)
 _SHAPES: dict[_Key, tuple | bool] = {}                  # shape -> (pieces, order), or False: not usable
-_ENTITY = re.compile(r"&#x[0-9A-Fa-f]+;")
 _MN = re.compile(r"<mn(?: [^>]*)?>(\d+)</mn>")
 
 
 def _room(cache: dict, key):
     """``key``, after emptying ``cache`` if it is full (a cache of shapes, not of formulas)."""
-    if len(cache) >= 1 << 16:
+    if len(cache) >= 1 << 14:
         cache.clear()
     return key
 
@@ -325,8 +325,7 @@ def _numbers_are_tokens(tex: str, marks: list[str]) -> bool:
 
 def _cut(mathml: str, marks: list[str]) -> tuple | None:
     """The MathML of a shape cut at its placeholders, each of which must be a whole <mn>."""
-    plain = _ENTITY.sub("", mathml)
-    if any(plain.count(mark) != 1 for mark in marks):
+    if any(mathml.count(mark) != 1 for mark in marks):      # not copied into an attribute
         return None
     where = [(m.start(1), m.end(1), marks.index(m[1])) for m in _MN.finditer(mathml) if m[1] in marks]
     if len(where) != len(marks):
