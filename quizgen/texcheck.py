@@ -39,7 +39,7 @@ MATH_ENVIRONMENTS = ("matrix", "pmatrix", "bmatrix", "Bmatrix", "vmatrix", "Vmat
                      "cases", "array", "aligned")
 DELIMITERS = {"(": r"\(", ")": r"\)", "[": r"\[", "]": r"\]"}
 _MATH_TOKEN = re.compile(r"\\([A-Za-z]+)|\\(.)|([{}&#%$])|(\\)\Z", re.S)
-_SIGNED_NUMBER = re.compile(r"(?<![\^_\s])\s*(?<![\^_])[+-]?\s*(?<![A-Za-z\d.])\d+(?:\.\d+)?")
+_SIGNED_NUMBER = re.compile(r"(?<![\^_\s])\s*(?<![\^_])[+-]?\s*(?<![A-Za-z\d.])(?P<digits>\d+(?:\.\d+)?)")
 _SPACES = re.compile(r"\s+")
 _ENV_NAME = re.compile(r"\s*\{([A-Za-z]+\*?)\}")
 
@@ -108,6 +108,12 @@ def numbers_as_one(tex: str) -> str:
     depend on its numbers, and the variants of a template then share one conversion.
     Digits glued to a macro (``\\tfrac12``) and signs right after ``^``/``_`` stay."""
     return _SPACES.sub(" ", _SIGNED_NUMBER.sub(" 1", tex))
+
+
+def number_spans(tex: str) -> list[tuple[int, int]]:
+    """Where the digits of each number :func:`numbers_as_one` rewrites are in ``tex`` (no
+    sign, no spaces): the numbers the variants of one formula shape differ in."""
+    return [m.span("digits") for m in _SIGNED_NUMBER.finditer(tex)]
 
 
 @lru_cache(maxsize=8192)

@@ -46,7 +46,7 @@ def export_practice(quizset: QuizSet, out_dir: Path) -> list[Path]:
 
 def render_practice(quizset: QuizSet) -> str:
     """The practice page as HTML text."""
-    fmt = Formatter()
+    fmt = Formatter(keep_figures=False)        # each variant's figures are shown once
     data = {"title": quizset.title, "templates": [_pool(qs, fmt) for qs in _pools(quizset.questions)]}
     page = _environment().get_template("page.html")
     return page.render(quizset=quizset, data=pack(data), n_templates=len(data["templates"]),
