@@ -506,3 +506,36 @@ def test_label_answer_is_chosen_and_judged(browser, qs):
     card.locator("button.check").click()
     assert card.locator(".verdict").inner_text().startswith("\u2713 Correct")
     p.close()
+
+
+# --- the page is written piece by piece ----------------------------------------------------
+
+def test_streamed_page_holds_the_one_shot_packing_of_its_data():
+    """The data written one variant at a time is, byte for byte, gzip.compress + base64 of the
+    whole sorted JSON; several papers sharing variants give each (template, seed) once."""
+    from quizgen.export.html import Formatter
+    from quizgen.export.practice import _pool_head, _pools, _variant
+    bank = {t.id: t for t in load_bank()}
+    qs = generate_questions([bank["product-rule-at-point"], bank["jacobian-at-point"]], 3, 4)
+    quizset = QuizSet(title="Week 2 · «practice»", papers=[Paper("A", qs[:4]), Paper("B", qs[2:])], name="p")
+    page = render_practice(quizset)
+    fmt = Formatter(keep_figures=False)
+    templates = [{**_pool_head(quizset.papers[pool[0][0]].questions[pool[0][1]]),
+                  "variants": [_variant(quizset.papers[p].questions[k], fmt) for p, k in pool]}
+                 for pool in _pools(quizset)]
+    assert [len(t["variants"]) for t in templates] == [3, 3]
+    raw = json.dumps({"title": quizset.title, "templates": templates}, sort_keys=True, separators=(",", ":"),
+                     ensure_ascii=False).encode("utf-8")
+    packed = base64.b64encode(gzip.compress(raw, compresslevel=9, mtime=0)).decode("ascii")
+    assert page.count(packed) == 1 and "\x00" not in page
+
+
+def test_packing_in_pieces_is_packing_at_once():
+    import random
+    from quizgen.export.practice import _packed
+    rng = random.Random(5)
+    text = "".join(rng.choice("ab{}:,\"π∇ 0123456789") for _ in range(200_000))
+    cuts = sorted(rng.sample(range(len(text)), 300))
+    pieces = [text[a:b] for a, b in zip([0] + cuts, cuts + [len(text)])]
+    expected = base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)).decode("ascii")
+    assert "".join(_packed(pieces)) == expected == "".join(_packed([text]))

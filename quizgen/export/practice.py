@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import base64
 import functools
-import gzip
 import json
 import re
+import zlib
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import jinja2
 from markupsafe import Markup
 
-from ..fsutil import atomic_write
+from ..fsutil import atomic_writer
 from ..paths import templates_dir
 from . import QuizSet, register
 from .html import Formatter
@@ -40,40 +41,89 @@ _SYMPY_TO_MATHJS = [(re.compile(r"\*\*"), "^"), (re.compile(r"\bE\b"), "e"),
 
 @register("practice")
 def export_practice(quizset: QuizSet, out_dir: Path) -> list[Path]:
-    """Write ``<name>-practice-check.html``."""
-    return [atomic_write(Path(out_dir) / f"{quizset.name}-practice-check.html", render_practice(quizset))]
+    """Write ``<name>-practice-check.html``, piece by piece (memory does not grow with the set)."""
+    path = Path(out_dir) / f"{quizset.name}-practice-check.html"
+    with atomic_writer(path) as fh:
+        for piece in page_pieces(quizset):
+            fh.write(piece.encode("utf-8"))
+    return [path]
 
 
 def render_practice(quizset: QuizSet) -> str:
     """The practice page as HTML text."""
-    fmt = Formatter(keep_figures=False)        # each variant's figures are shown once
-    data = {"title": quizset.title, "templates": [_pool(qs, fmt) for qs in _pools(quizset.questions)]}
-    page = _environment().get_template("page.html")
-    return page.render(quizset=quizset, data=pack(data), n_templates=len(data["templates"]),
-                       script=_asset("practice.js"), style=_asset("practice.css"),
-                       mathjs=_vendor(MATHJS))
+    return "".join(page_pieces(quizset))
+
+
+_SLOT = "\x00quizgen-practice-data\x00"     # where the packed data goes in the rendered page
+
+
+def page_pieces(quizset: QuizSet) -> Iterator[str]:
+    """The page in pieces: the page around the data, and the data packed one variant at a
+    time (the pieces joined are the page with ``pack(data)`` in it)."""
+    pools = _pools(quizset)
+    page = _environment().get_template("page.html").render(
+        quizset=quizset, data=_SLOT, n_templates=len(pools), script=_asset("practice.js"),
+        style=_asset("practice.css"), mathjs=_vendor(MATHJS))
+    head, tail = page.split(_SLOT)
+    yield head
+    yield from _packed(_data_json(quizset, pools, Formatter(keep_figures=False)))   # figures shown once
+    yield tail
+
+
+def _data_json(quizset: QuizSet, pools: list[list[tuple[int, int]]], fmt: Formatter) -> Iterator[str]:
+    """The text of ``json.dumps({"title": ..., "templates": [pool, ...]}, sort_keys=True,
+    compact)``, one variant at a time ("variants" sorts last in a pool, "title" after
+    "templates")."""
+    yield '{"templates":['
+    for i, pool in enumerate(pools):
+        questions = (quizset.papers[p].questions[k] for p, k in pool)
+        first = next(questions)
+        yield ("," if i else "") + _dumps(_pool_head(first))[:-1] + ',"variants":['
+        yield _dumps(_variant(first, fmt))
+        for q in questions:
+            yield "," + _dumps(_variant(q, fmt))
+        yield "]}"
+    yield '],"title":' + _dumps(quizset.title) + "}"
+
+
+def _dumps(obj) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def pack(data) -> str:
     """Sorted compact JSON -> gzip (no timestamp) -> base64: deterministic, out of plain sight."""
-    raw = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    return base64.b64encode(gzip.compress(raw, compresslevel=9, mtime=0)).decode("ascii")
+    return "".join(_packed([_dumps(data)]))
 
 
-def _pools(questions: list[dict]) -> list[list[dict]]:
-    """Questions grouped by template, in order of first appearance, one per seed."""
-    pools: dict[str, dict[int, dict]] = {}
-    for q in questions:
-        pools.setdefault(q["template"], {}).setdefault(q["seed"], q)
-    return [list(p.values()) for p in pools.values()]
+def _packed(texts: Iterable[str]) -> Iterator[str]:
+    """:func:`pack` of the concatenated ``texts``, made as they come: zlib's gzip stream
+    (what ``gzip.compress(mtime=0)`` writes), base64 in whole 3-byte groups."""
+    deflate = zlib.compressobj(9, zlib.DEFLATED, 31)
+    left = b""
+    for chunk in (*(deflate.compress(t.encode("utf-8")) for t in texts), deflate.flush()):
+        left += chunk
+        cut = len(left) - len(left) % 3
+        if cut:
+            yield base64.b64encode(left[:cut]).decode("ascii")
+            left = left[cut:]
+    yield base64.b64encode(left).decode("ascii")
 
 
-def _pool(questions: list[dict], fmt: Formatter) -> dict:
-    first = questions[0]
+def _pools(quizset: QuizSet) -> list[list[tuple[int, int]]]:
+    """Where the questions are (paper, index), grouped by template in order of first
+    appearance, one per seed (positions, not questions: a large set is read twice)."""
+    pools: dict[str, dict[int, tuple[int, int]]] = {}
+    for p, paper in enumerate(quizset.papers):
+        for k, q in enumerate(paper.questions):
+            pools.setdefault(q["template"], {}).setdefault(q["seed"], (p, k))
+    return [list(pool.values()) for pool in pools.values()]
+
+
+def _pool_head(first: dict) -> dict:
+    """A template's pool without its variants (read off its first question)."""
     return {"id": first["template"], "title": first["title"], "topic": first["topic"],
             "topic_title": first.get("topic_title", first["topic"]),
-            "module_title": first.get("module_title", first["module"]),
-            "variants": [_variant(q, fmt) for q in questions]}
+            "module_title": first.get("module_title", first["module"])}
 
 
 def _variant(q: dict, fmt: Formatter) -> dict:
