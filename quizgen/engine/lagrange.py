@@ -4,9 +4,9 @@ The shapes the bank uses (f and g polynomials of degree <= 2 with rational coeff
 quadratic on a linear constraint, a linear function on a centred quadric, a quadratic form
 on a centred conic) are solved in closed form (``_closed_form``): the same exact numbers as
 ``sympy.solve`` (rationals and rationals times a square root, which sympy keeps in one
-canonical form), without its cost. Otherwise, first ``sympy.solve`` on grad f = lambda grad g, g = 0, within a time budget. When it
-gives up or runs out of time (exp of a quadratic, cosh, an off-centre ellipse ...), a
-numerical method of the engine's own finds the points:
+canonical form), without its cost. Otherwise, first ``sympy.solve`` on grad f = lambda grad g,
+g = 0, within a time budget. When it gives up or runs out of time (exp of a quadratic, cosh,
+an off-centre ellipse ...), a numerical method of the engine's own finds the points:
 
 * two variables: lambda is eliminated, the points are where the constraint curve g = 0
   meets the curve where the gradients are parallel, h = (f_x g_y - f_y g_x) / (|grad f| |grad g|) = 0.
@@ -15,7 +15,7 @@ numerical method of the engine's own finds the points:
 * more variables: deflated Newton on the full system from a Halton set of starts.
 
 The steps say which method was used. A point is kept only when the polished residual
-is tiny; the independent check searches on its own (multi-start, finite differences).
+is tiny; the independent check searches on its own (multi-start Newton, ``verify.lagrange_check``).
 """
 
 from __future__ import annotations
@@ -26,10 +26,11 @@ from math import isqrt
 import mpmath as mp
 import numpy as np
 import sympy as sp
+from sympy.polys.polyerrors import BasePolynomialError
 
 from ..budget import OutOfTime, time_budget
 from ..errors import Degenerate
-from . import approx, operation, real_number, Result, tex, to_float
+from . import approx, operation, real_number, Result, tex
 from .derivatives import diff
 
 SOLVE_SECONDS = 2.0                 # time budget of sympy.solve before the numerical method
@@ -54,7 +55,7 @@ def lagrange_critical_points(inp):
         steps.append(rf"\text{{{how}}}")
     if not points:
         raise Degenerate("no real constrained critical point")
-    points.sort(key=lambda e: [round(to_float(e["point"][str(v)]), 9) for v in xs])
+    points.sort(key=lambda e: [round(float(sp.N(e["point"][str(v)], 30)), 9) for v in xs])   # to_float: all are real
     for e in points:
         pt = ", ".join(tex(e["point"][str(v)]) for v in xs)
         steps.append(rf"({pt}),\ \lambda = {approx(e['multiplier'])},\ f = {approx(e['value'])}")
@@ -88,9 +89,9 @@ def _symbolic(eqs, xs, lam, f) -> list[dict] | None:
 # ---- closed forms for quadratic shapes ----------------------------------------------
 
 def _closed_form(f, g, xs) -> list[dict] | None:
-    """The critical points when f and g are quadrics (rational coefficients) of a shape
-    solved here, each coordinate, multiplier and value rational or rational * sqrt(integer);
-    None for any other input, or any case short of two clean isolated solutions per branch."""
+    """The critical points when f and g are quadrics (rational coefficients) of a shape solved
+    here and every coordinate, multiplier and value is rational or rational * sqrt(integer);
+    None otherwise (also for no real point or a continuum: sympy.solve then says which)."""
     F, G = _quadric(f, xs), _quadric(g, xs)
     if F is None or G is None:
         return None
@@ -107,7 +108,7 @@ def _quadric(expr, xs) -> tuple | None:
     polynomial of degree <= 2 in xs with rational coefficients."""
     try:
         poly = sp.Poly(expr, *xs)
-    except sp.PolynomialError:
+    except BasePolynomialError:         # not a polynomial in xs
         return None
     if poly.domain not in (sp.ZZ, sp.QQ) or poly.total_degree() > 2:
         return None
@@ -197,7 +198,7 @@ def _form_on_central_conic(F, G) -> list | None:
     a1 = -(P[0][0] * Q[1][1] + P[1][1] * Q[0][0] - P[0][1] * Q[1][0] - P[1][0] * Q[0][1])
     a0 = P[0][0] * P[1][1] - P[0][1] * P[1][0]
     root = _rational_sqrt(a1 * a1 - 4 * a2 * a0)
-    if a2 == 0 or not root:
+    if a2 == 0 or root is None or root == 0:          # not two distinct rational multipliers
         return None
     sols = []
     for lam in ((-a1 - root) / (2 * a2), (-a1 + root) / (2 * a2)):

@@ -38,12 +38,9 @@ def _lagrange(inp, value=None):
     f, g = inp["expression"], inp["constraint"]
     seeds = [[float(p["point"][x]) for x in xs] + [float(p["multiplier"])] for p in (value or [])
              if isinstance(p, dict) and "point" in p]
-    models = _quadratic_model(f, xs), _quadratic_model(g, xs)
-    if None in models:
+    found = _model_search(f, g, xs, seeds)
+    if found is None:
         found = _polished(f, g, xs, _newton(_FiniteDifferences(f, g, xs), _starts(len(xs), seeds), NEWTON_STEPS))
-    else:
-        system = _Quadratic(*models)
-        found = _confirmed(f, g, xs, _newton(system, system.starts(len(xs), seeds), MODEL_STEPS))
     found = _in_order_of(found, seeds)
     return [{"point": dict(zip(xs, s[:-1])), "multiplier": s[-1],
              "value": evaluate(f, dict(zip(xs, s[:-1])))} for s in found]
@@ -100,10 +97,10 @@ def _quadratic_model(text: str, xs: list[str]) -> tuple | None:
 
 
 def _values(text: str, xs: list[str], pts: np.ndarray) -> np.ndarray:
+    """The expression at each row of pts (float64; nan where it has no real value)."""
     with np.errstate(all="ignore"):
         out = compile_text(text, "numpy")({x: pts[:, j] for j, x in enumerate(xs)})
-    return np.broadcast_to(np.asarray(out, dtype=complex), pts.shape[:1]).real \
-        if np.iscomplexobj(out) else np.broadcast_to(np.asarray(out, dtype=float), pts.shape[:1])
+    return np.broadcast_to(np.asarray(out, dtype=float), pts.shape[:1])
 
 
 class _Quadratic:
@@ -134,21 +131,26 @@ class _Quadratic:
         return F, J
 
 
-def _confirmed(f: str, g: str, xs: list[str], roots: list[np.ndarray]) -> list[list]:
-    """The roots that also solve the system of the expressions themselves."""
-    if not roots:
-        return []
-    V = np.array(roots)
-    res = np.abs(_complex_step_system(f, g, xs)(V)).max(axis=1)
-    return [list(map(mp.mpf, v)) for v, r in zip(V, res) if r <= 1e-9 * (1 + np.abs(v).max())]
+def _model_search(f: str, g: str, xs: list[str], seeds: list) -> list[list] | None:
+    """The roots found with quadratic models of f and g; None when either is not quadratic,
+    or when a root does not solve the system of the expressions themselves (residual 1e-9)."""
+    models = _quadratic_model(f, xs), _quadratic_model(g, xs)
+    if None in models:
+        return None
+    system = _Quadratic(*models)
+    V = np.array(_newton(system, system.starts(len(xs), seeds), MODEL_STEPS)).reshape(-1, len(xs) + 1)
+    residual = np.abs(_complex_step_system(f, g, xs)(V)).max(axis=1, initial=0.0)
+    if (residual > 1e-9 * (1 + np.abs(V).max(axis=1, initial=0.0))).any():
+        return None
+    return [list(map(mp.mpf, v)) for v in V]
 
 
 # ---- Newton's method on all starts at once ---------------------------------------------
 
 def _newton(system, V: np.ndarray, steps: int) -> list[np.ndarray]:
     """Distinct float64 roots of ``system`` (V -> (F, J)) from the rows of V. A row leaves the
-    iteration when its step is negligible, after ``steps`` at most; rows with a singular Jacobian or leaving |v| < 1e6
-    are dropped; at the end every row left with a residual below 1e-6 counts."""
+    iteration when its step is negligible (or after ``steps``); rows with a singular Jacobian
+    or leaving |v| < 1e6 are dropped; at the end every row with a residual below 1e-6 counts."""
     done = []
     for _ in range(steps):
         Fv, J = system(V)
