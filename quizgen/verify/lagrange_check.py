@@ -28,7 +28,7 @@ from .numeric import value as evaluate
 STARTS = (-2.7, -1.9, -1.1, -0.35, 0.15, 0.45, 1.3, 2.1, 2.9)
 LAMBDAS = (-1.7, -0.4, 0.8, 2.3)
 NEWTON_STEPS = 60                   # Newton steps at most, any f and g
-MODEL_STEPS = 20                    # with quadratic models (every root of the bank's shapes is found within 7)
+MODEL_STEPS = 12                    # with quadratic models: each root of the bank's shapes is found within 7
 TESTS = ((0.37, -1.21, 2.03), (-2.6, 0.83, -0.45), (1.73, 2.9, -3.1), (-0.58, -3.3, 1.49))   # generic points
 
 
