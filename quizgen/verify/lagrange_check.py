@@ -155,13 +155,16 @@ def _newton(system, V: np.ndarray, steps: int) -> list[np.ndarray]:
     for _ in range(steps):
         Fv, J = system(V)
         with np.errstate(all="ignore"):
-            ok = np.isfinite(J).all(axis=(1, 2)) & np.isfinite(Fv).all(axis=1)
-            ok[ok] = np.abs(np.linalg.det(J[ok])) > 1e-12
-        step = np.linalg.solve(J[ok], Fv[ok][..., None])[..., 0] if ok.any() else np.zeros((0, V.shape[1]))
-        V = V[ok] - step
-        settled = (np.abs(step) <= 1e-13 * (1 + np.abs(V))).all(axis=1) | (np.abs(Fv[ok]) < 1e-13).all(axis=1)
+            ok = np.abs(np.linalg.det(J)) > 1e-12          # also False where J is not finite
+            if not ok.all():
+                Fv, J, V = Fv[ok], J[ok], V[ok]
+            step = np.linalg.solve(J, Fv[..., None])[..., 0]
+            V = V - step
+            size = np.abs(V)
+            settled = (np.abs(step) <= 1e-13 * (1 + size)).all(axis=1) | (np.abs(Fv) < 1e-13).all(axis=1)
+            going = ~settled & (size < 1e6).all(axis=1)    # also False where V is not finite
         done.append(V[settled])
-        V = V[~settled & np.isfinite(V).all(axis=1) & (np.abs(V) < 1e6).all(axis=1)]
+        V = V[going]
         if len(V) == 0:
             break
     R = np.vstack(done + [V])
