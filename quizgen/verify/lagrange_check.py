@@ -1,17 +1,18 @@
 """The independent check of ``lagrange_critical_points`` (mpmath / numpy, no sympy).
 
 All real solutions of grad f = lambda grad g, g = 0 are searched by Newton's method in
-float64 from a fixed grid of starts and from the engine's points (a point the engine gives
-counts only when the search, started there, converges back to it). The derivatives come
-from the expression text alone, one of two ways:
+float64, on all starts at once: a fixed grid and the engine's points (a point the engine
+gives counts only when the search, started there, converges back to it). The derivatives
+come from the expression text alone, one of two ways:
 
 * f and g quadratic (the bank's shapes): a quadratic model of each is read off exact
   evaluations at integer points and accepted only when it reproduces the expression at
   generic test points; the system and its Jacobian are then a few matrix products per
-  Newton step. Every root is confirmed on the expressions themselves (complex-step
-  gradients, residual below 1e-9);
-* otherwise: complex-step gradients, a finite-difference Jacobian, and each root polished
-  with mpmath (finite-difference derivatives at 30 digits).
+  Newton step, each grid point starts with its least-squares multiplier. Every root must
+  also solve the expressions' own system (complex-step gradients, residual below 1e-9),
+  or the search is done again the other way;
+* otherwise: complex-step gradients, a finite-difference Jacobian, a grid of x times a few
+  multipliers, and each root polished with mpmath (finite-difference derivatives, 30 digits).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ TESTS = ((0.37, -1.21, 2.03), (-2.6, 0.83, -0.45), (1.73, 2.9, -3.1), (-0.58, -3
 
 @check("lagrange_critical_points", seeded=True)
 def _lagrange(inp, value=None):
+    """Every root found, with its multiplier and the value of f there (mpmath)."""
     xs = [str(v) for v in inp["variables"]]
     f, g = inp["expression"], inp["constraint"]
     seeds = [[float(p["point"][x]) for x in xs] + [float(p["multiplier"])] for p in (value or [])
