@@ -197,3 +197,20 @@ def test_general_search_still_finds_the_eight_points_of_x4_y4():
     found = LC._lagrange(_contract("x**4 + y**4", "x**2 + y**2 - 1", "xy"))
     angles = sorted(np.mod(np.arctan2(float(p["point"]["y"]), float(p["point"]["x"])), 2 * np.pi) for p in found)
     assert angles == pytest.approx([k * np.pi / 4 for k in range(8)], abs=1e-9)
+
+
+@pytest.mark.parametrize("name", ["lagrange-linear-on-ellipse", "lagrange-quadratic-on-circle",
+                                  "lagrange-three-variables"])
+def test_a_wrong_closed_form_stops_generation(name, monkeypatch):
+    """A slip in the closed forms (here: one multiplier off by 1/3) is caught by the check."""
+    from quizgen.bank import load_template
+    from quizgen.pipeline import generate_variant
+    real = L._closed_form
+
+    def slip(*args):
+        points = real(*args)
+        points[0]["multiplier"] += sp.Rational(1, 3)
+        return points
+    monkeypatch.setattr(L, "_closed_form", slip)
+    with pytest.raises(VerificationError, match="independent check gave"):
+        generate_variant(load_template(BANK / f"{name}.yaml"), 4242, 1)
