@@ -214,3 +214,14 @@ def test_a_wrong_closed_form_stops_generation(name, monkeypatch):
     monkeypatch.setattr(L, "_closed_form", slip)
     with pytest.raises(VerificationError, match="independent check gave"):
         generate_variant(load_template(BANK / f"{name}.yaml"), 4242, 1)
+
+
+def test_a_singular_root_goes_to_the_general_search():
+    """At (0, 0, lambda = 0) the Jacobian of the system is singular: Newton creeps towards it
+    and leaves a trail of near-roots; the model search hands over instead of counting them."""
+    inp = _contract("-2*y**2 - 5", "-4*x**2 - 4*y**2 + y", "xy")
+    assert LC._model_search(inp["expression"], inp["constraint"], inp["variables"], []) is None
+    found = sorted(([float(p["point"]["x"]), float(p["point"]["y"]), float(p["multiplier"])]
+                    for p in LC._lagrange(inp)), key=lambda p: p[1])
+    assert np.allclose(found, [[0, 0, 0], [0, 0.25, 1]], atol=1e-9)
+    verify_answer(OP, inp, _value(*inp.values()))

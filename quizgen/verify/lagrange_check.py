@@ -135,14 +135,17 @@ class _Quadratic:
 
 def _model_search(f: str, g: str, xs: list[str], seeds: list) -> list[list] | None:
     """The roots found with quadratic models of f and g; None when either is not quadratic,
-    or when a root does not solve the system of the expressions themselves (residual 1e-9)."""
+    when a root does not solve the system of the expressions themselves (residual 1e-9), or
+    when one is singular (Newton is slow there: the mpmath polish of the general search)."""
     models = _quadratic_model(f, xs), _quadratic_model(g, xs)
     if None in models:
         return None
     system = _Quadratic(*models)
     V = np.array(_newton(system, system.starts(len(xs), seeds), MODEL_STEPS)).reshape(-1, len(xs) + 1)
-    residual = np.abs(_complex_step_system(f, g, xs)(V)).max(axis=1, initial=0.0)
-    if (residual > 1e-9 * (1 + np.abs(V).max(axis=1, initial=0.0))).any():
+    if not len(V):
+        return []
+    residual = np.abs(_complex_step_system(f, g, xs)(V)).max(axis=1)
+    if (residual > 1e-9 * (1 + np.abs(V).max(axis=1))).any() or (np.linalg.cond(system(V)[1]) > 1e4).any():
         return None
     return [list(map(mp.mpf, v)) for v in V]
 
