@@ -225,3 +225,13 @@ def test_a_singular_root_goes_to_the_general_search():
                     for p in LC._lagrange(inp)), key=lambda p: p[1])
     assert np.allclose(found, [[0, 0, 0], [0, 0.25, 1]], atol=1e-9)
     verify_answer(OP, inp, _value(*inp.values()))
+
+
+def test_check_search_reaches_a_point_far_outside_its_grid():
+    """(-6.32, -14.63) lies five times beyond the grid (|x|, |y| <= 2.9): the wider starts reach it."""
+    f, g = "x + 2*y - 3", "-4*x**2 - 4*x + 3*x*y - y**2 - 5*y - 2"
+    want = _value(f, g, "xy")
+    found = LC._lagrange(_contract(f, g, "xy"))
+    assert len(want) == len(found) == 2 and min(p["point"]["y"] for p in want) < -14
+    with pytest.raises(VerificationError):
+        verify_answer(OP, _contract(f, g, "xy"), [p for p in want if p["point"]["y"] > -14])

@@ -30,6 +30,7 @@ STARTS = (-2.7, -1.9, -1.1, -0.35, 0.15, 0.45, 1.3, 2.1, 2.9)
 LAMBDAS = (-1.7, -0.4, 0.8, 2.3)
 NEWTON_STEPS = 60                   # Newton steps at most, any f and g
 MODEL_STEPS = 12                    # with quadratic models: each root of the bank's shapes is found within 7
+WIDER = (5, 25)                     # the model search also starts from coarser grids this much wider
 TESTS = ((0.37, -1.21, 2.03), (-2.6, 0.83, -0.45), (1.73, 2.9, -3.1), (-0.58, -3.3, 1.49))   # generic points
 
 
@@ -60,8 +61,11 @@ def _in_order_of(found: list, seeds: list) -> list:
     return ordered + sorted(rest, key=lambda s: [float(v) for v in s])
 
 
-def _grid(n: int) -> np.ndarray:
-    return np.array(list(product(STARTS if n <= 2 else STARTS[::2], repeat=n)), dtype=float)
+def _grid(n: int, every: int = 1) -> np.ndarray:
+    """Starts of x: STARTS (every other one from three variables on; and then every
+    ``every``-th) in each coordinate."""
+    values = (STARTS if n <= 2 else STARTS[::2])[::every]
+    return np.array(list(product(values, repeat=n)), dtype=float)
 
 
 def _with_seeds(V: np.ndarray, seeds: list) -> np.ndarray:
@@ -112,9 +116,9 @@ class _Quadratic:
         (_, self.bf, self.Hf), (self.cg, self.bg, self.Hg) = fm, gm
 
     def starts(self, n: int, seeds: list) -> np.ndarray:
-        """The engine's points, then a grid of x, each with the multiplier that best fits
-        grad f = lambda grad g there (least squares)."""
-        X = _grid(n)
+        """The engine's points, then the grid and coarser ones WIDER times wider, each x with
+        the multiplier that best fits grad f = lambda grad g there (least squares)."""
+        X = np.vstack([_grid(n)] + [k * _grid(n, every=2) for k in WIDER])
         gf, gg = X @ self.Hf + self.bf, X @ self.Hg + self.bg
         with np.errstate(all="ignore"):
             lam = (gf * gg).sum(axis=1) / (gg * gg).sum(axis=1)
