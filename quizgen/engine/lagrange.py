@@ -1,8 +1,12 @@
 """Lagrange multipliers: every real critical point of f on the constraint g = 0.
 
-First ``sympy.solve`` on grad f = lambda grad g, g = 0, within a time budget. When it
-gives up or runs out of time (exp of a quadratic, cosh, an off-centre ellipse ...), a
-numerical method of the engine's own finds the points:
+The shapes the bank uses (f and g polynomials of degree <= 2 with rational coefficients: a
+quadratic on a linear constraint, a linear function on a centred quadric, a quadratic form
+on a centred conic) are solved in closed form (``_closed_form``): the same exact numbers as
+``sympy.solve`` (rationals and rationals times a square root, which sympy keeps in one
+canonical form), without its cost. Otherwise, first ``sympy.solve`` on grad f = lambda grad g,
+g = 0, within a time budget. When it gives up or runs out of time (exp of a quadratic, cosh,
+an off-centre ellipse ...), a numerical method of the engine's own finds the points:
 
 * two variables: lambda is eliminated, the points are where the constraint curve g = 0
   meets the curve where the gradients are parallel, h = (f_x g_y - f_y g_x) / (|grad f| |grad g|) = 0.
@@ -11,18 +15,22 @@ numerical method of the engine's own finds the points:
 * more variables: deflated Newton on the full system from a Halton set of starts.
 
 The steps say which method was used. A point is kept only when the polished residual
-is tiny; the independent check searches on its own (multi-start, finite differences).
+is tiny; the independent check searches on its own (multi-start Newton, ``verify.lagrange_check``).
 """
 
 from __future__ import annotations
 
+from fractions import Fraction
+from math import isqrt
+
 import mpmath as mp
 import numpy as np
 import sympy as sp
+from sympy.polys.polyerrors import BasePolynomialError
 
 from ..budget import OutOfTime, time_budget
 from ..errors import Degenerate
-from . import approx, operation, real_number, Result, tex, to_float
+from . import approx, operation, real_number, Result, tex
 from .derivatives import diff
 
 SOLVE_SECONDS = 2.0                 # time budget of sympy.solve before the numerical method
@@ -39,13 +47,15 @@ def lagrange_critical_points(inp):
     eqs = [diff(f, v) - lam * diff(g, v) for v in xs] + [g]
     steps = [r"\nabla f = \lambda \nabla g:\quad " + r",\ ".join(
         rf"{tex(diff(f, v))} = \lambda ({tex(diff(g, v))})" for v in xs), rf"{tex(g)} = 0"]
-    points = _symbolic(eqs, xs, lam, f)
+    points = _closed_form(f, g, xs)
+    if points is None:
+        points = _symbolic(eqs, xs, lam, f)
     if points is None:
         points, how = _numerical(f, g, xs)
         steps.append(rf"\text{{{how}}}")
     if not points:
         raise Degenerate("no real constrained critical point")
-    points.sort(key=lambda e: [round(to_float(e["point"][str(v)]), 9) for v in xs])
+    points.sort(key=lambda e: [round(float(sp.N(e["point"][str(v)], 30)), 9) for v in xs])   # to_float: all are real
     for e in points:
         pt = ", ".join(tex(e["point"][str(v)]) for v in xs)
         steps.append(rf"({pt}),\ \lambda = {approx(e['multiplier'])},\ f = {approx(e['value'])}")
@@ -74,6 +84,140 @@ def _symbolic(eqs, xs, lam, f) -> list[dict] | None:
         except Degenerate:
             continue          # complex solution: not a real critical point
     return points
+
+
+# ---- closed forms for quadratic shapes ----------------------------------------------
+
+def _closed_form(f, g, xs) -> list[dict] | None:
+    """The critical points when f and g are quadrics (rational coefficients) of a shape solved
+    here and every coordinate, multiplier and value is rational or rational * sqrt(integer);
+    None otherwise (also for no real point or a continuum: sympy.solve then says which)."""
+    F, G = _quadric(f, xs), _quadric(g, xs)
+    if F is None or G is None:
+        return None
+    for shape in (_on_linear_constraint, _linear_on_central_quadric, _form_on_central_conic):
+        sols = shape(F, G)
+        if sols is not None:
+            return [{"point": {str(v): c for v, c in zip(xs, x)}, "multiplier": lam,
+                     "value": f.xreplace(dict(zip(xs, x)))} for x, lam in sols]
+    return None
+
+
+def _quadric(expr, xs) -> tuple | None:
+    """(H, b, c) with expr = x^T H x / 2 + b^T x + c, as Fractions; None unless expr is a
+    polynomial of degree <= 2 in xs with rational coefficients."""
+    try:
+        poly = sp.Poly(expr, *xs)
+    except BasePolynomialError:         # not a polynomial in xs
+        return None
+    if poly.domain not in (sp.ZZ, sp.QQ) or poly.total_degree() > 2:
+        return None
+    n = len(xs)
+    H, b, c = [[Fraction(0)] * n for _ in range(n)], [Fraction(0)] * n, Fraction(0)
+    for monom, coeff in poly.terms():
+        q = Fraction(int(coeff.numerator), int(coeff.denominator))
+        at = [i for i, e in enumerate(monom) for _ in range(e)]
+        if not at:
+            c = q
+        elif len(at) == 1:
+            b[at[0]] = q
+        else:
+            i, j = at
+            H[i][j] += q
+            H[j][i] += q
+    return H, b, c
+
+
+def _solve(M: list[list[Fraction]], rhs: list[Fraction]) -> list[Fraction] | None:
+    """The solution of M v = rhs by exact Gauss-Jordan elimination; None when M is singular."""
+    n = len(M)
+    A = [list(row) + [r] for row, r in zip(M, rhs)]
+    for k in range(n):
+        pivot = next((i for i in range(k, n) if A[i][k] != 0), None)
+        if pivot is None:
+            return None
+        A[k], A[pivot] = A[pivot], A[k]
+        for i in range(n):
+            if i != k and A[i][k] != 0:
+                m = A[i][k] / A[k][k]
+                A[i] = [a - m * p for a, p in zip(A[i], A[k])]
+    return [A[k][n] / A[k][k] for k in range(n)]
+
+
+def _dot(u, v) -> Fraction:
+    return sum((a * b for a, b in zip(u, v)), Fraction(0))
+
+
+def _mat_vec(M, v) -> list[Fraction]:
+    return [_dot(row, v) for row in M]
+
+
+def _rational(q: Fraction) -> sp.Rational:
+    return sp.Rational(q.numerator, q.denominator)
+
+
+def _scaled(t2: Fraction, v: list[Fraction]) -> list[list]:
+    """The two points +-sqrt(t2) v, exactly."""
+    t = sp.sqrt(_rational(t2))
+    return [[s * t * _rational(c) for c in v] for s in (1, -1)]
+
+
+def _on_linear_constraint(F, G) -> list | None:
+    """A quadratic f on a hyperplane g: grad f = lambda grad g, g = 0 is one linear system."""
+    (Hf, bf, _), (Hg, bg, cg) = F, G
+    if any(any(row) for row in Hg) or not any(bg):
+        return None
+    n = len(bf)
+    M = [Hf[i] + [-bg[i]] for i in range(n)] + [bg + [Fraction(0)]]
+    sol = _solve(M, [-v for v in bf] + [-cg])
+    return None if sol is None else [([_rational(v) for v in sol[:n]], _rational(sol[n]))]
+
+
+def _linear_on_central_quadric(F, G) -> list | None:
+    """A linear f on x^T H x / 2 + c = 0: x = mu H^-1 grad f, mu^2 from the constraint, lambda = 1/mu."""
+    (Hf, bf, _), (Hg, bg, cg) = F, G
+    if any(any(row) for row in Hf) or not any(bf) or any(bg) or cg == 0:
+        return None
+    u = _solve(Hg, bf)
+    if u is None or _dot(bf, u) == 0:
+        return None
+    mu2 = -2 * cg / _dot(bf, u)
+    if mu2 <= 0:
+        return None
+    return [(x, s / sp.sqrt(_rational(mu2))) for x, s in zip(_scaled(mu2, u), (1, -1))]
+
+
+def _form_on_central_conic(F, G) -> list | None:
+    """A quadratic form f (two variables) on x^T Q x / 2 + c = 0: (P - lambda Q) x = 0, so the
+    multipliers are the roots of det(P - lambda Q), here two distinct rationals, and the points
+    the null vectors scaled to the conic."""
+    (P, bf, _), (Q, bg, cg) = F, G
+    if len(P) != 2 or any(bf) or any(bg) or cg == 0:
+        return None
+    a2 = Q[0][0] * Q[1][1] - Q[0][1] * Q[1][0]
+    a1 = -(P[0][0] * Q[1][1] + P[1][1] * Q[0][0] - P[0][1] * Q[1][0] - P[1][0] * Q[0][1])
+    a0 = P[0][0] * P[1][1] - P[0][1] * P[1][0]
+    root = _rational_sqrt(a1 * a1 - 4 * a2 * a0)
+    if a2 == 0 or root is None or root == 0:          # not two distinct rational multipliers
+        return None
+    sols = []
+    for lam in ((-a1 - root) / (2 * a2), (-a1 + root) / (2 * a2)):
+        row = max(([P[i][0] - lam * Q[i][0], P[i][1] - lam * Q[i][1]] for i in range(2)),
+                  key=lambda r: abs(r[0]) + abs(r[1]))
+        v = [-row[1], row[0]]
+        vQv = _dot(v, _mat_vec(Q, v))
+        if vQv == 0 or -2 * cg / vQv <= 0:
+            return None
+        sols += [(x, _rational(lam)) for x in _scaled(-2 * cg / vQv, v)]
+    return sols
+
+
+def _rational_sqrt(q: Fraction) -> Fraction | None:
+    """The rational square root of q >= 0, None when q < 0 or not a rational square."""
+    if q < 0:
+        return None
+    num, den = isqrt(q.numerator), isqrt(q.denominator)
+    return Fraction(num, den) if num * num == q.numerator and den * den == q.denominator else None
 
 
 # ---- the numerical method ------------------------------------------------------------

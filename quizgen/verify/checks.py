@@ -9,7 +9,7 @@ from math import factorial
 import mpmath as mp
 import numpy as np
 
-from . import check, close
+from . import check, close, lagrange_check  # noqa: F401  (lagrange_check registers its check)
 from ..errors import VerificationError
 from ..exprs import names_in
 from .numeric import compile_text, function, gradient as num_gradient, hessian as num_hessian, partial
@@ -213,105 +213,7 @@ def _newton_optimise(inp):
     return list(p)
 
 
-@check("lagrange_critical_points", seeded=True)
-def _lagrange(inp, value=None):
-    """All real solutions of grad f = lambda grad g, g = 0: a vectorised multi-start Newton
-    search in float64 (complex-step gradients) from a grid and from the engine's points,
-    each root then polished with mpmath (finite-difference derivatives). A point the engine
-    gives counts only when this search, started there, converges back to it."""
-    xs = _vars(inp)
-    f, g = inp["expression"], inp["constraint"]
-
-    def system(*vals):
-        pt, lam = list(vals[:-1]), vals[-1]
-        gf, gg = num_gradient(f, xs, pt), num_gradient(g, xs, pt)
-        return [a - lam * b for a, b in zip(gf, gg)] + [evaluate(g, dict(zip(xs, pt)))]
-
-    seeds = [[float(p["point"][x]) for x in xs] + [float(p["multiplier"])] for p in (value or [])
-             if isinstance(p, dict) and "point" in p]
-    found = []
-    for guess in _lagrange_guesses(f, g, xs, seeds):
-        try:
-            sol = mp.findroot(system, [mp.mpf(float(v)) for v in guess], tol=1e-24, maxsteps=20)
-        except (ValueError, ZeroDivisionError, OverflowError, TypeError):
-            continue
-        sol = [mp.re(v) for v in (sol if len(guess) > 1 else [sol])]
-        if max(abs(r) for r in system(*sol)) > 1e-12:
-            continue
-        if not any(close(sol, other, 1e-6, 1e-6) for other in found):
-            found.append(sol)
-    found = _in_order_of(found, seeds)
-    return [{"point": dict(zip(xs, s[:-1])), "multiplier": s[-1],
-             "value": evaluate(f, dict(zip(xs, s[:-1])))} for s in found]
-
-
-def _in_order_of(found: list, seeds: list) -> list:
-    """The points found, those matching the engine's points first and in its order (a
-    point set has no order), then the rest sorted."""
-    ordered, rest = [], list(found)
-    for seed in seeds:
-        match = next((s for s in rest if close([float(v) for v in s], seed, 1e-6, 1e-6)), None)
-        if match is not None:
-            ordered.append(match)
-            rest.remove(match)
-    return ordered + sorted(rest, key=lambda s: [float(v) for v in s])
-
-
-STARTS = (-2.7, -1.9, -1.1, -0.35, 0.15, 0.45, 1.3, 2.1, 2.9)
-LAMBDAS = (-1.7, -0.4, 0.8, 2.3)
-
-
-def _lagrange_guesses(f: str, g: str, xs: list[str], seeds: list | None = None) -> list[np.ndarray]:
-    """Distinct float64 roots of the Lagrange system from a grid of starting points (and seeds)."""
-    fn, gn = compile_text(f, "numpy"), compile_text(g, "numpy")
-    n = len(xs)
-    starts = STARTS if n <= 2 else STARTS[::2]
-    grid = np.array(list(product(starts, repeat=n)), dtype=float)
-    lams = np.array(LAMBDAS)
-    V = np.column_stack([np.repeat(grid, len(lams), axis=0), np.tile(lams, len(grid))])   # (m, n+1)
-    if seeds:
-        V = np.vstack([np.array(seeds, dtype=float), V])
-
-    def grad(fun, P):
-        h = 1e-30
-        out = []
-        for i in range(n):
-            env = {x: P[:, j].astype(complex) + (1j * h if j == i else 0) for j, x in enumerate(xs)}
-            with np.errstate(all="ignore"):
-                out.append(np.imag(np.broadcast_to(fun(env), P.shape[:1])) / h)
-        return np.stack(out, axis=1)
-
-    def F(V):
-        P, lam = V[:, :n], V[:, n:]
-        with np.errstate(all="ignore"):
-            gv = np.broadcast_to(np.real(gn({x: P[:, j].astype(complex) for j, x in enumerate(xs)})), P.shape[:1])
-        return np.column_stack([grad(fn, P) - lam * grad(gn, P), gv])
-
-    for _ in range(60):
-        Fv = F(V)
-        if np.all(np.abs(Fv) < 1e-13):
-            break
-        J = np.empty((len(V), n + 1, n + 1))
-        for k in range(n + 1):
-            e = np.zeros(n + 1)
-            e[k] = 1e-6
-            with np.errstate(all="ignore"):
-                J[:, :, k] = (F(V + e) - F(V - e)) / 2e-6
-        with np.errstate(all="ignore"):
-            ok = np.isfinite(J).all(axis=(1, 2)) & (np.abs(np.linalg.det(np.where(np.isfinite(J), J, 0))) > 1e-12)
-        step = np.zeros_like(V)
-        if ok.any():
-            step[ok] = np.linalg.solve(J[ok], Fv[ok][..., None])[..., 0]
-        V = np.where(ok[:, None], V - step, np.nan)
-        V = V[np.isfinite(V).all(axis=1) & (np.abs(V) < 1e6).all(axis=1)]
-        if len(V) == 0:
-            return []
-    res = np.abs(F(V)).max(axis=1)
-    roots: list[np.ndarray] = []
-    for v in V[res < 1e-6]:
-        if not any(np.allclose(v, r, rtol=1e-6, atol=1e-6) for r in roots):
-            roots.append(v)
-    return roots
+# lagrange_critical_points: in lagrange_check (imported above)
 
 
 # ---- regression -------------------------------------------------------------------
