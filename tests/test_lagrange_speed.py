@@ -235,3 +235,26 @@ def test_check_search_reaches_a_point_far_outside_its_grid():
     assert len(want) == len(found) == 2 and min(p["point"]["y"] for p in want) < -14
     with pytest.raises(VerificationError):
         verify_answer(OP, _contract(f, g, "xy"), [p for p in want if p["point"]["y"] > -14])
+
+
+def test_real_roots_sympy_writes_with_i_are_real_points():
+    """A cubic with three real roots: sympy.solve writes them with I (casus irreducibilis).
+    They are real critical points: by elimination (y = 4x^2 - 3x on the constraint) they are
+    the roots of h'(x) for h(x) = f(x, 4x^2 - 3x), found here with numpy."""
+    from numpy.polynomial import Polynomial as P
+    from quizgen import engine
+    from quizgen.exprs import AutoSymbols
+    from quizgen.inputs import json_value, resolve
+    inputs = {"expression": "-3*x**2 + 5*x + y**2 - 3*y + 1", "constraint": "-4*x**2 + 3*x + y",
+              "variables": ["x", "y"]}
+    got = json_value(engine.run("lagrange_critical_points", resolve(inputs, {}, AutoSymbols())).value)
+    x, y = P([0, 1]), P([0, -3, 4])
+    h = -3 * x ** 2 + 5 * x + y ** 2 - 3 * y + 1
+    roots = sorted(r.real for r in h.deriv().roots() if abs(r.imag) < 1e-9)
+    assert len(roots) == 3 and [p["point"]["x"] for p in got] == pytest.approx(roots)
+    for p in got:
+        px = p["point"]["x"]
+        assert p["point"]["y"] == pytest.approx(y(px)) and p["value"] == pytest.approx(h(px))
+        lam, gx = p["multiplier"], -8 * px + 3                        # df/dy = lambda dg/dy = lambda
+        assert lam == pytest.approx(2 * p["point"]["y"] - 3)
+        assert -6 * px + 5 == pytest.approx(lam * gx)

@@ -79,11 +79,18 @@ def _symbolic(eqs, xs, lam, f) -> list[dict] | None:
             raise Degenerate("the Lagrange system has a continuum of solutions")
         vals = {v: s[v] for v in xs}
         try:
-            points.append({"point": {str(v): real_number(vals[v]) for v in xs},
-                           "multiplier": real_number(s[lam]), "value": real_number(f.subs(vals))})
+            points.append({"point": {str(v): _real(vals[v]) for v in xs},
+                           "multiplier": _real(s[lam]), "value": _real(f.subs(vals))})
         except Degenerate:
             continue          # complex solution: not a real critical point
     return points
+
+
+def _real(x) -> sp.Expr:
+    """A real solution as a real number: a root sympy writes with ``I`` (the cubic's three
+    real roots) becomes its real value to ``DPS`` digits; a complex one is Degenerate."""
+    x = real_number(x)
+    return sp.Float(sp.re(sp.N(x, DPS)), DPS) if x.has(sp.I) else x
 
 
 # ---- closed forms for quadratic shapes ----------------------------------------------
