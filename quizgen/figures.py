@@ -32,6 +32,7 @@ from matplotlib.transforms import Bbox
 
 from . import figures_canvas as fc
 from .figure_spec import extent
+from .spill import DiskStore
 
 FORMATS = ("svg", "pdf", "png")
 PNG_DPI = 150            # 750 px wide: sharp in Moodle's question text, also on HiDPI screens
@@ -48,9 +49,9 @@ _MATHTEXT = MathTextParser("path")
 
 
 # Figures drawn once and shared by the exporters that embed them: the file's bytes,
-# zlib-compressed (SVG shrinks about tenfold), kept until ``draw`` has handed them out as
-# many times as ``prerender`` counted uses, then freed.
-_DRAWN: dict[tuple[str, str], bytes] = {}
+# zlib-compressed (SVG shrinks about tenfold), kept on disk (a build of any size) until
+# ``draw`` has handed them out as many times as ``prerender`` counted uses.
+_DRAWN = DiskStore()
 _USES: dict[tuple[str, str], int] = {}
 
 

@@ -104,3 +104,64 @@ class SpilledList(Sequence):
 
     def __repr__(self) -> str:
         return f"<SpilledList of {len(self)} items>"
+
+
+class DiskStore:
+    """A dict whose values (picklable) wait in unlinked temporary files and whose index
+    (key -> where) stays in memory: figures drawn ahead and formulas converted ahead for a
+    build of any size. Values written before a fork are readable in the forked process
+    (``os.pread``); a process writes only to a file of its own, so forked exporters never
+    write over each other."""
+
+    def __init__(self) -> None:
+        self._index: dict = {}                  # key -> (pid of the file, offset, length)
+        self._files: dict[int, object] = {}     # pid -> its temporary file
+
+    def __setitem__(self, key, value) -> None:
+        pid = os.getpid()
+        fh = self._files.get(pid)
+        if fh is None:
+            fh = self._files[pid] = tempfile.TemporaryFile(prefix="quizgen-store-")
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        fh.seek(0, os.SEEK_END)
+        at = fh.tell()
+        fh.write(data)
+        fh.flush()
+        self._index[key] = (pid, at, len(data))
+
+    def get(self, key, default=None):
+        where = self._index.get(key)
+        if where is None:
+            return default
+        pid, at, length = where
+        return pickle.loads(os.pread(self._files[pid].fileno(), length, at))
+
+    def __getitem__(self, key):
+        if key not in self._index:
+            raise KeyError(key)
+        return self.get(key)
+
+    def pop(self, key, default=None):
+        value = self.get(key, default)
+        self._index.pop(key, None)
+        return value
+
+    def __contains__(self, key) -> bool:
+        return key in self._index
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __iter__(self):
+        return iter(self._index)
+
+    def keys(self):
+        return self._index.keys()
+
+    def clear(self) -> None:
+        """Forget every value; this process's file goes (a forked copy keeps its parent's)."""
+        self._index.clear()
+        mine = self._files.pop(os.getpid(), None)
+        if mine is not None:
+            mine.close()
+        self._files.clear()

@@ -121,3 +121,52 @@ def test_roster_papers_wait_on_disk(tmp_path):
     assert all(isinstance(p.questions, SpilledList) and len(p.questions) == 2 for p in quizset.papers)
     assert all(q["marks"] == 2 and q["section"] == "" for p in quizset.papers for q in p.questions)
     assert len({q["seed"] for p in quizset.papers for q in p.questions}) == 6
+
+
+# --- DiskStore: figures and formulas made ahead, kept on disk ------------------------------
+
+def test_disk_store_is_a_dict_of_values_on_disk():
+    from quizgen.spill import DiskStore
+    store = DiskStore()
+    assert not store and store.get("a") is None and store.pop("a", 5) == 5
+    store[("svg", "d1")] = b"\x00" * 10
+    store["m"] = "<math>π</math>"
+    store["m"] = "<math>x</math>"                              # a new value replaces the old
+    assert len(store) == 2 and set(store) == {("svg", "d1"), "m"} and "m" in store
+    assert store[("svg", "d1")] == b"\x00" * 10 and store.get("m") == "<math>x</math>"
+    assert store.pop("m") == "<math>x</math>" and "m" not in store
+    with pytest.raises(KeyError):
+        store["m"]
+    store.clear()
+    assert not store and store.get(("svg", "d1")) is None
+
+
+def test_forked_writers_keep_to_their_own_files():
+    """A forked exporter reads what the parent stored and writes into a file of its own: the
+    parent's values are intact after children wrote many of theirs."""
+    from quizgen.spill import DiskStore
+    store = DiskStore()
+    for i in range(50):
+        store[i] = f"parent {i}" * 20
+    pids = []
+    for child in range(2):
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                ok = all(store[i] == f"parent {i}" * 20 for i in range(50))
+                for i in range(50, 400):
+                    store[i] = f"child {child} {i}" * 30
+                ok = ok and all(store[i] == f"child {child} {i}" * 30 for i in range(50, 400))
+                os.write(w, b"1" if ok else b"0")
+            finally:
+                os._exit(0)
+        os.close(w)
+        pids.append((pid, r))
+    results = []
+    for pid, r in pids:
+        with os.fdopen(r, "rb") as fh:
+            results.append(fh.read())
+        os.waitpid(pid, 0)
+    assert results == [b"1", b"1"]
+    assert all(store[i] == f"parent {i}" * 20 for i in range(50)) and 50 not in store

@@ -24,6 +24,7 @@ from markupsafe import Markup
 
 from .. import figures
 from ..fsutil import atomic_writer
+from ..spill import DiskStore
 from ..numfmt import plain_decimal
 from ..texcheck import number_spans
 from ..paths import templates_dir
@@ -97,7 +98,7 @@ class Formatter:
 
     fallbacks: dict[str, str] = field(default_factory=dict)
     keep_figures: bool = True                   # False where each figure is shown once (practice)
-    _svgs: dict[bytes, bytes] = field(default_factory=dict, init=False, repr=False)
+    _svgs: DiskStore = field(default_factory=DiskStore, init=False, repr=False)   # on disk: a roster has thousands
 
     def text(self, text: str) -> Markup:
         """Prose with ``$...$`` / ``$$...$$`` maths, one ``<p>`` per paragraph."""
@@ -126,7 +127,7 @@ class Formatter:
         if not self.keep_figures:
             return Markup(_slotted_svg(spec).replace(_SLOT, f"{prefix}-"))
         key = hashlib.sha256(pickle.dumps(spec, 5)).digest()   # equal pickles are equal specs; cheaper than JSON
-        if key not in self._svgs:              # kept compressed: a roster has thousands
+        if key not in self._svgs:              # kept compressed, on disk
             self._svgs[key] = zlib.compress(_slotted_svg(spec).encode("utf-8"), 1)
         return Markup(zlib.decompress(self._svgs[key]).decode("utf-8").replace(_SLOT, f"{prefix}-"))
 
@@ -190,7 +191,7 @@ _TEX_FIXES = [(re.compile(r"\\(begin|end)\{aligned\}"), r"\\\1{align*}"),
               (re.compile(r"\\end\{([a-zA-Z]+\*?)\}"), r"\\end{\1}}")]
 
 
-_READY: dict[tuple[str, bool], str] = {}     # converted ahead by ``prepare_maths``, for one build
+_READY = DiskStore()        # (tex, display) -> MathML converted ahead by ``prepare_maths``, on disk
 
 
 def tex_to_mathml(tex: str, display: bool = False) -> str:
