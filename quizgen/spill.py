@@ -9,7 +9,8 @@ key order included, so the files written are the same bytes.
 
 Reads use ``os.pread`` (no shared file position), so exporters forked after the spill
 was written read it side by side. Each read returns a new object: changing it does
-not change the spill.
+not change the spill. A :class:`DiskStore` is the same idea as a dict (figures drawn
+ahead, formulas converted ahead): values on disk, the index in memory.
 """
 
 from __future__ import annotations
