@@ -6,7 +6,8 @@ costs about ten times the drawing itself for these small plots, so the layout is
 call on matplotlib's renderer (:mod:`quizgen.figures_canvas`: Agg for PNG, SVG, PDF).
 Labels whose maths is simple (letters, digits, signs, subscripts) are set as plain
 Unicode text, other maths as mathtext; what does not depend on the data (a label's
-measure, PNG bitmap, PDF text object, the embedded fonts) is made once per process. PNGs are 150 dpi; SVG text is ``<text>`` in DejaVu Sans / sans-serif.
+measure, PNG bitmap, PDF text object, the embedded fonts) is made once per process.
+PNGs are 150 dpi; SVG text is ``<text>`` in DejaVu Sans / sans-serif.
 
 A spec's ``frame`` (when present) fixes the data range of the axes: a question figure and
 its solution figure share it, so the solution's layers are clipped to what the question

@@ -73,6 +73,10 @@ def _contract_leaf(obj: Any) -> Any:
 
 
 def _json_leaf(obj: Any) -> Any:
+    if isinstance(obj, sp.Integer) and abs(obj.p) <= 2 ** 53:
+        return float(obj.p)                 # what the 30-digit evaluation gives, without it
+    if isinstance(obj, sp.Float) and obj._mpf_[1] and obj._mpf_[3] <= 53:   # a nonzero mantissa of <= 53 bits
+        return float(obj)
     if isinstance(obj, sp.Basic):
         if obj.free_symbols:
             return to_text(obj)

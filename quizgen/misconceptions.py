@@ -19,7 +19,7 @@ from .engine import exact_number
 from .engine.derivatives import diff, hessian
 from .errors import Degenerate
 from .exprs import FUNCTIONS, AutoSymbols, names_in, to_sympy
-from .inputs import _json_leaf, _leaves
+from .inputs import json_value
 from .verify import close
 from .verify.symbolic import POINTS, _texts, evaluate
 
@@ -353,7 +353,7 @@ def wrong_answers(tpl, answers, index, display, names=None, strict=False) -> lis
                                 f"it applies to: {', '.join(m.ops)}")
             continue
         try:
-            wrong = _json(m.fn(op, ans.inputs, ans.result.value))
+            wrong = json_value(m.fn(op, ans.inputs, ans.result.value))
         except _NOT_APPLICABLE:
             continue
         if not _finite(wrong) or _magnitude(wrong) > PLAUSIBLE * scale or not _distinct(wrong, seen, gap, ans.kind):
@@ -374,20 +374,6 @@ _NOT_APPLICABLE = (Degenerate, ZeroDivisionError, TypeError, ValueError, Attribu
 def feedback_text(m: Misconception, op: str, inputs: dict) -> str:
     """The misconception's feedback for this question: its specific text when it has one."""
     return (m.specific(op, inputs) if m.specific else None) or m.feedback
-
-
-def _json(value):
-    """``inputs.json_value(value)``: the same floats and texts, without sympy's evaluation for
-    the numbers a double holds exactly (integers up to 2**53, floats of at most 53 bits)."""
-    return _leaves(value, _json_number)
-
-
-def _json_number(obj):
-    if isinstance(obj, sp.Integer) and abs(obj.p) <= 2 ** 53:
-        return float(obj.p)
-    if isinstance(obj, sp.Float) and obj._mpf_[1] and obj._mpf_[3] <= 53:   # a nonzero mantissa of <= 53 bits
-        return float(obj)
-    return _json_leaf(obj)
 
 
 def _finite(value) -> bool:

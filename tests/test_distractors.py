@@ -395,9 +395,20 @@ def test_question_specific_feedback_is_safe_inside_a_moodle_blank(generated):
 
 # ---- the caches behind wrong_answers: a hit gives what a miss gives, nothing is shared by mistake ----
 
-def test_wrong_values_go_to_json_exactly_as_json_value_puts_them():
+def test_json_values_are_the_30_digit_evaluation_to_the_last_bit():
+    """json_value gives integers and 53-bit floats without sympy's evaluation: the same floats
+    as ``float(N(v, 30))``, the same texts for expressions."""
     import sympy as sp
-    from quizgen.misconceptions import _json
+    from quizgen.exprs import to_text
+
+    def evaluated(v):                                          # the rule, written out
+        if isinstance(v, dict):
+            return {str(k): evaluated(w) for k, w in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [evaluated(w) for w in v]
+        if isinstance(v, sp.Basic):
+            return to_text(v) if v.free_symbols else float(sp.N(v, 30))
+        return float(v) if isinstance(v, (int, float)) else v
     x = sp.Symbol("x", real=True)
     values = [sp.Integer(0), sp.Integer(-7), sp.Integer(2 ** 53), sp.Integer(2 ** 53 + 1), sp.Integer(-(2 ** 53) - 3),
               sp.Integer(10 ** 30 + 1), sp.Float(0.1), sp.Float(-2.5), sp.Float(1e300), sp.Float(5e-324),
@@ -406,9 +417,9 @@ def test_wrong_values_go_to_json_exactly_as_json_value_puts_them():
               2 * x + 1, x, 3, 0.25,
               {"slope": sp.Rational(2, 3), "intercept": sp.Float(1.5)}, [[sp.Integer(1), x ** 2], [sp.pi, -x]]]
     for v in values:
-        got, want = _json(v), json_value(v)
+        got, want = json_value(v), evaluated(v)
         assert repr(got) == repr(want), v                     # the same floats to the last bit, the same texts
-    assert _json(sp.Integer(2 ** 53 + 1)) == float(2 ** 53)    # rounded the way sympy's evaluation rounds it
+    assert json_value(sp.Integer(2 ** 53 + 1)) == float(2 ** 53)    # rounded the way sympy's evaluation rounds it
 
 
 def test_expression_distinctness_cache_gives_the_uncached_values_and_keeps_points_and_texts_apart():
