@@ -8,7 +8,9 @@ shortens a budget nor fails good input, while a runaway computation is still sto
 works in the main thread of a process (the CLI, and each worker of ``--jobs``); elsewhere
 the block simply runs without a limit. Python checks for the signal between bytecodes,
 so a single long C call (a huge integer power) is not interrupted: the input limits in
-``quizgen.limits`` keep those out.
+``quizgen.limits`` keep those out. The signal can arrive while Python runs a callback whose
+exceptions are only reported, never raised (a garbage-collector callback, a ``__del__``):
+an expired budget therefore raises again every ``REFIRE`` seconds of CPU until its block ends.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class OutOfTime(BaseException):
         super().__init__(f"{what} took longer than {seconds:g} s")
 
 
+REFIRE = 0.05                    # s of CPU between raises of an expired budget whose exception was lost
 _stack: list[list] = []          # [deadline, what, seconds, token] of the open budgets
 
 
@@ -50,6 +53,7 @@ def _fire(signum, frame) -> None:
         _arm()
         return
     first = min(expired, key=lambda b: b[0])
+    signal.setitimer(signal.ITIMER_PROF, REFIRE)      # again, should this exception be swallowed
     raise OutOfTime(first[1], first[2], first[3])
 
 

@@ -263,3 +263,34 @@ def test_time_budgets_count_cpu_not_a_busy_machine():
                 sum(range(1000))
     assert info.value.what == "spinning"
     assert 0.15 < time.process_time() - start < 1.0
+
+
+def test_a_time_budget_whose_exception_is_swallowed_still_stops_the_block(monkeypatch):
+    """The budget's signal can arrive inside a garbage-collector callback, where Python only
+    reports an exception (hypothesis installs one; CI once ran sympy.solve unbounded so).
+    The expired budget raises again, so the block still stops soon after."""
+    import gc
+    import time
+
+    from quizgen.budget import OutOfTime, time_budget
+    lost = []
+    monkeypatch.setattr("sys.unraisablehook", lambda u: lost.append(u.exc_type))
+
+    def slow_callback(phase, info):
+        if phase == "start" and not lost:
+            end = time.process_time() + 0.4
+            while time.process_time() < end:
+                sum(range(1000))
+
+    gc.callbacks.append(slow_callback)
+    start = time.process_time()
+    try:
+        with pytest.raises(OutOfTime):
+            with time_budget(0.1, "spinning"):
+                gc.collect()                       # the budget expires in the callback
+                while time.process_time() < start + 3:
+                    sum(range(1000))
+    finally:
+        gc.callbacks.remove(slow_callback)
+    assert lost and set(lost) == {OutOfTime}      # the first raise was swallowed (more, if the collection is long) ...
+    assert time.process_time() - start < 1.5      # ... and the block still stopped

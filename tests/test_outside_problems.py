@@ -193,12 +193,32 @@ def test_lagrange_all_eight_points_of_x4_y4_on_the_circle():
     _same_points(item["value"], [(math.cos(k * math.pi / 4), math.sin(k * math.pi / 4)) for k in range(8)])
 
 
-def test_lagrange_three_variables_numerically():
+@pytest.mark.parametrize("sympy_seconds", [None, 120])
+def test_lagrange_three_variables_numerically(sympy_seconds, monkeypatch):
+    """14 points: the 8 corners (+-1, +-1, +-1) and the 6 axis points. Given time, sympy.solve
+    (1.14) lists (0, +-sqrt(3), 0) twice and loses (0, 0, +-sqrt(3)); the engine must not
+    pass that on, whether or not sympy finishes within the engine's budget."""
+    if sympy_seconds:
+        monkeypatch.setattr("quizgen.engine.lagrange.SOLVE_SECONDS", sympy_seconds)
     item = value("lagrange_critical_points", expression="exp(x*y*z)", constraint="x**2 + y**2 + z**2 - 3",
                  variables=["x", "y", "z"])
     s = math.sqrt(3)
     want = [(a, b, c) for a in (-1, 1) for b in (-1, 1) for c in (-1, 1)] + \
         [(s * (i == 0) * sg, s * (i == 1) * sg, s * (i == 2) * sg) for i in range(3) for sg in (-1, 1)]
+    _same_points(item["value"], want)
+
+
+def test_lagrange_a_repeated_sympy_solution_means_the_numerical_method(monkeypatch):
+    """sympy.solve listing a solution twice is taken as a sign of lost solutions."""
+    import sympy
+    solve = sympy.solve
+    monkeypatch.setattr(sympy, "solve", lambda *a, **k: (lambda r: r[:1] + r)(solve(*a, **k)))
+    item = value("lagrange_critical_points", expression="x*y + x", constraint="x**2 + y**2 - 1",
+                 variables=["x", "y"])
+    steps = " ".join(item["steps"])
+    assert "listed a solution twice" in steps and "numerically" in steps
+    # f = x(y + 1) on the unit circle: f' = 0 along (-sin t, cos t) gives 2y^2 + y - 1 = 0
+    want = [(math.sqrt(3) / 2, 0.5), (-math.sqrt(3) / 2, 0.5), (0.0, -1.0)]
     _same_points(item["value"], want)
 
 

@@ -47,12 +47,12 @@ def lagrange_critical_points(inp):
     eqs = [diff(f, v) - lam * diff(g, v) for v in xs] + [g]
     steps = [r"\nabla f = \lambda \nabla g:\quad " + r",\ ".join(
         rf"{tex(diff(f, v))} = \lambda ({tex(diff(g, v))})" for v in xs), rf"{tex(g)} = 0"]
-    points = _closed_form(f, g, xs)
+    points, why = _closed_form(f, g, xs), ""
     if points is None:
-        points = _symbolic(eqs, xs, lam, f)
+        points, why = _symbolic(eqs, xs, lam, f)
     if points is None:
         points, how = _numerical(f, g, xs)
-        steps.append(rf"\text{{{how}}}")
+        steps.append(rf"\text{{{why}; {how}}}")
     if not points:
         raise Degenerate("no real constrained critical point")
     points.sort(key=lambda e: [round(float(sp.N(e["point"][str(v)], 30)), 9) for v in xs])   # to_float: all are real
@@ -62,17 +62,23 @@ def lagrange_critical_points(inp):
     return Result(points, steps)
 
 
-def _symbolic(eqs, xs, lam, f) -> list[dict] | None:
-    """The real solutions from sympy.solve, or None when it cannot solve in time."""
+def _symbolic(eqs, xs, lam, f) -> tuple[list[dict] | None, str]:
+    """The real solutions from sympy.solve, or None and the reason when it cannot solve in
+    time or its answer cannot be trusted: a solution listed twice is how sympy.solve (1.14)
+    shows that it lost others (exp(x*y*z) on x^2 + y^2 + z^2 = 3 gives (0, +-sqrt(3), 0)
+    twice and not (0, 0, +-sqrt(3)))."""
+    late = f"sympy could not solve the system in {SOLVE_SECONDS:g} s"
     try:
         with time_budget(SOLVE_SECONDS, "sympy.solve") as token:
             sols = sp.solve(eqs, xs + [lam], dict=True)
     except NotImplementedError:
-        return None
+        return None, "sympy cannot solve the system"
     except OutOfTime as exc:
         if exc.token is not token:
             raise
-        return None
+        return None, late
+    if len({tuple(sorted(s.items(), key=str)) for s in sols}) < len(sols):
+        return None, "sympy.solve listed a solution twice, a sign that it lost others"
     points = []
     for s in sols:
         if set(s) != set(xs + [lam]):
@@ -83,7 +89,7 @@ def _symbolic(eqs, xs, lam, f) -> list[dict] | None:
                            "multiplier": _real(s[lam]), "value": _real(f.subs(vals))})
         except Degenerate:
             continue          # complex solution: not a real critical point
-    return points
+    return points, ""
 
 
 def _real(x) -> sp.Expr:
@@ -232,11 +238,11 @@ def _rational_sqrt(q: Fraction) -> Fraction | None:
 def _numerical(f, g, xs) -> tuple[list[dict], str]:
     if len(xs) == 2:
         roots = _curve_intersections(f, g, xs)
-        how = (f"sympy could not solve the system in {SOLVE_SECONDS:g} s; points found numerically where "
+        how = ("points found numerically where "
                f"g = 0 meets the curve of parallel gradients (|x|, |y| <= {BOXES[-1]:g}), refined by Newton's method")
     else:
         roots = _deflated_newton(f, g, xs)
-        how = (f"sympy could not solve the system in {SOLVE_SECONDS:g} s; points found numerically by "
+        how = ("points found numerically by "
                f"deflated Newton's method from {STARTS} starts")
     points = [_entry(f, g, xs, r) for r in roots]
     return [p for p in points if p is not None], how
@@ -254,23 +260,39 @@ def _np(expr, xs):
 def _curve_intersections(f, g, xs) -> list[list]:
     """Roots of (g, h) from sign changes on nested grids, polished at 30 digits."""
     fx, fy, gx, gy = (diff(e, v) for e in (f, g) for v in xs)
-    h = (fx * gy - fy * gx) / (sp.sqrt(fx ** 2 + fy ** 2) * sp.sqrt(gx ** 2 + gy ** 2))
-    gn, hn = _np(g, xs), _np(h, xs)
-    system = [g, fx * gy - fy * gx]
+    cross = fx * gy - fy * gx
+    h = cross / (sp.sqrt(fx ** 2 + fy ** 2) * sp.sqrt(gx ** 2 + gy ** 2))
+    gn, hn, crossn = _np(g, xs), _np(h, xs), _np(cross, xs)
+    system = [g, cross]
+    lam = sp.Symbol("lambda", real=True)
+    lagrange = [fx - lam * gx, fy - lam * gy, g]       # regular also where grad f = 0 (lambda = 0)
+    multiplier = sp.lambdify(xs, (fx * gx + fy * gy) / (gx ** 2 + gy ** 2), modules="mpmath")
     roots: list[list] = []
     for box in BOXES:
         t = np.linspace(-box, box, GRID)
         X, Y = np.meshgrid(t, t)
         G, H = gn(X, Y), hn(X, Y)
+        H = np.where(np.isfinite(H), H, crossn(X, Y))    # 0/0 where grad f = 0: the cross product's sign
         cell = 2 * box / (GRID - 1)
         for i, j in zip(*np.nonzero(_changes(G) & _changes(H))):
             start = [float(X[i, j] + X[i, j + 1]) / 2, float(Y[i, j] + Y[i + 1, j]) / 2]
             if any(max(abs(float(r[0]) - start[0]), abs(float(r[1]) - start[1])) < 3 * cell for r in roots):
                 continue
             root = _polish(system, xs, start)
+            if root is None:              # (g, cross) is singular where grad f = 0: the full system
+                root = _polish(lagrange, xs + [lam], start + [_lambda_at(multiplier, start)])
+                root = root and root[:-1]
             if root is not None and not any(_same(root, r) for r in roots):
                 roots.append(root)
     return roots
+
+
+def _lambda_at(multiplier, start) -> float:
+    """The least-squares multiplier (grad f . grad g) / |grad g|^2 at a start, 0 if undefined."""
+    try:
+        return float(multiplier(*start))
+    except (ZeroDivisionError, ValueError, TypeError):
+        return 0.0
 
 
 def _changes(A: np.ndarray) -> np.ndarray:
