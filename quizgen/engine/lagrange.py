@@ -66,7 +66,7 @@ def _symbolic(eqs, xs, lam, f) -> tuple[list[dict] | None, str]:
     """The real solutions from sympy.solve, or None and the reason when it cannot solve in
     time or its answer cannot be trusted: a solution listed twice is how sympy.solve (1.14)
     shows that it lost others (exp(x*y*z) on x^2 + y^2 + z^2 = 3 gives (0, +-sqrt(3), 0)
-    twice and not (0, 0, +-sqrt(3)))."""
+    twice and not (0, 0, +-sqrt(3)); sympy issue 20210 shows the same on the unit sphere)."""
     late = f"sympy could not solve the system in {SOLVE_SECONDS:g} s"
     try:
         with time_budget(SOLVE_SECONDS, "sympy.solve") as token:
