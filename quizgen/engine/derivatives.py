@@ -120,8 +120,15 @@ def diff(expr: sp.Expr, *variables) -> sp.Expr:
 def _diff(expr: sp.Expr, variables: tuple) -> sp.Expr:
     """The derivative of this very expression: a variant asks for the same one several times
     (its answer, the Hessian after the gradient, its misconceptions, its figures)."""
-    skeleton, values = shape(expr)
+    skeleton, values = _shape_of(expr)
     return tidy_numbers(_shape_diff(skeleton, variables).xreplace(values))
+
+
+@lru_cache(maxsize=4096)
+def _shape_of(expr: sp.Expr) -> tuple[sp.Expr, dict[sp.Symbol, sp.Expr]]:
+    """:func:`shape` once per expression: a gradient, a Hessian or Taylor coefficients ask
+    for several derivatives of the same expression (the values are only read)."""
+    return shape(expr)
 
 
 def _sum_with_content(node) -> bool:
@@ -172,6 +179,7 @@ def cache_info() -> dict:
 
 def clear_cache() -> None:
     _shape_diff.cache_clear()
+    _shape_of.cache_clear()
     _diff.cache_clear()
     _stats["calls"] = 0
 
