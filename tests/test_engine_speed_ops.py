@@ -59,7 +59,7 @@ OTHERS = [
     -16 * sp.sqrt(5) / 5 - sp.sqrt(5) * (sp.E + 8) / 5,
     -3 * sp.sqrt(10) * (3 + 2 * sp.exp(2)) / 10 - 3 * sp.sqrt(10) / 5,
     # outside the bank: two constants, a root in a sum, logs, floats, symbols
-    sp.sin(2) * sp.cos(2), 1 + sp.sqrt(2), 3 + sp.sqrt(2) * sp.sin(1), sp.log(2) * sp.sqrt(5),
+    sp.sin(2) * sp.cos(2), 1 + sp.sqrt(2), 3 * sp.sqrt(2 ** 31 + 11), 3 + sp.sqrt(2) * sp.sin(1), sp.log(2) * sp.sqrt(5),
     sp.sin(2) + sp.cos(3) + 1, sp.Float("0.5") * sp.sqrt(2), sp.Rational(1, 2) * sp.sqrt(sp.Rational(3, 7)) * sp.pi,
     (2 * x * y + x ** 2) / sp.sqrt(2), sp.sin(x) ** 2 + sp.cos(x) ** 2, (x ** 2 - 1) / (x - 1) / sp.sqrt(5),
     sp.exp(x) * sp.exp(-x) * sp.sqrt(3) / 3 + sp.sin(y),

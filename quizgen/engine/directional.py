@@ -26,6 +26,7 @@ def _direction(raw, n: int) -> list[sp.Expr]:
 def simplified(value: sp.Expr) -> sp.Expr:
     """``sp.simplify(value)``: ``value`` itself when it already has the one form sympy writes for
     such a number (most answers: ``-3*sqrt(34)/34``, ``2*sqrt(5)*sin(2)/5``), else simplify's result."""
+    value = sp.sympify(value)
     return value if _settled(value) else _simplify(value)
 
 
@@ -60,10 +61,13 @@ def _kinds(value: sp.Expr) -> set[str] | None:
     return set(kinds) if None not in kinds and len(set(kinds)) == len(kinds) else None
 
 
+_ROOTS_BELOW = 2 ** 30    # sympy takes every square factor out of sqrt(n) below this (trial division to 2**15)
+
+
 def _kind(factor: sp.Expr) -> str | None:
     if factor.is_Rational:
         return "rational"
-    if factor.is_Pow and factor.base.is_Integer and factor.base > 0 and factor.exp == sp.S.Half:
+    if factor.is_Pow and factor.base.is_Integer and 0 < factor.base < _ROOTS_BELOW and factor.exp == sp.S.Half:
         return "root"
     if factor is sp.E or isinstance(factor, (sp.sin, sp.cos, sp.exp)) and factor.args[0].is_Integer:
         return "constant"
