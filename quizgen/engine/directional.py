@@ -32,7 +32,7 @@ def simplified(value: sp.Expr) -> sp.Expr:
 
 @lru_cache(maxsize=1024)
 def _simplify(value: sp.Expr) -> sp.Expr:
-    """``sp.simplify``, once per expression (about 10 ms each; values recur across variants)."""
+    """``sp.simplify``, once per expression (10 to 20 ms each; values recur across variants)."""
     return sp.simplify(value)
 
 
