@@ -325,3 +325,28 @@ def test_targets_benchmark_reports_each_target_with_a_verdict():
     assert "(target < 0.5 s): met" in out or "(target < 0.5 s): NOT MET" in out
     assert "R/exams not installed here" in out or "exams2moodle deriv" in out
     assert "x faster than 130 ms (target >= 10x)" in out and "ms CPU/variant" in out
+
+
+_GENERATE_PROBE = """
+import json, sys
+from pathlib import Path
+from click.testing import CliRunner
+from quizgen.cli import main
+result = CliRunner().invoke(main, ["generate", "--template", "product-rule-at-point", "--count", "2",
+                                   "--format", {fmt!r}, "--out", {out!r}])
+assert result.exit_code == 0, result.output
+if {fmt!r} == "json":
+    [path] = Path({out!r}).glob("*.json")
+    assert "figure" in json.dumps(json.loads(path.read_text())), "the template lost its figure"
+print("matplotlib" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("fmt, imported", [("json", "False"), ("moodle", "True")])
+def test_generate_imports_matplotlib_only_to_draw(tmp_path, fmt, imported):
+    """JSON carries a figure's data, not its drawing: generating it (checks, MathML test of
+    every formula included) never imports matplotlib; Moodle, which draws, does."""
+    code = _GENERATE_PROBE.format(fmt=fmt, out=str(tmp_path / fmt))
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == imported

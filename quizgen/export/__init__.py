@@ -96,15 +96,16 @@ def export(formats: list[str], quizset: QuizSet, out_dir: Path, jobs: int = 1,
     "figures" as it starts, and for each format (when it starts, or with ``jobs`` > 1
     when it is done).
     """
-    has_figures = any(q.get(key) for q in quizset.questions for key in ("figure", "solution_figure"))
+    wanted = {**FIGURE_FORMATS, "moodle": quizset.options.get("moodle_figures") or "svg"}
+    uses = Counter(wanted[f] for f in dict.fromkeys(formats) if f in wanted)
+    has_figures = bool(uses) and any(q.get(key) for q in quizset.questions
+                                     for key in ("figure", "solution_figure"))
     ahead = has_figures and jobs > 1            # matplotlib only when figures are drawn
     steps = len(formats) + ahead
     if has_figures:
         if progress and ahead:
             progress("figures", steps)
         from .. import figures
-        wanted = {**FIGURE_FORMATS, "moodle": quizset.options.get("moodle_figures") or "svg"}
-        uses = Counter(wanted[f] for f in dict.fromkeys(formats) if f in wanted)
         specs = (q[key] for q in quizset.questions for key in ("figure", "solution_figure") if q.get(key))
         figures.prerender(specs, sorted(uses), jobs, uses)   # each drawn once, shared by the exporters
     maths = jobs > 1 and bool({"html", "practice"} & set(formats))

@@ -22,7 +22,6 @@ from latex2mathml.converter import Converter, convert_to_element
 from latex2mathml.tokenizer import PATTERN as _TOKEN
 from markupsafe import Markup
 
-from .. import figures
 from ..fsutil import atomic_writer
 from ..spill import DiskStore
 from ..numfmt import plain_decimal
@@ -155,6 +154,7 @@ _SVG_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
 
 def _slotted_svg(spec: dict) -> str:
     """The figure's SVG for HTML with :data:`_SLOT` where each id's prefix goes."""
+    from .. import figures      # matplotlib: imported only when there is something to draw
     svg = _embeddable_svg(figures.draw(spec, "svg").decode("utf-8"))
     if _SLOT in svg:
         raise ValueError("a NUL character in a drawn SVG")
