@@ -3,6 +3,7 @@
     python benchmarks/generate.py --count 20
     python benchmarks/generate.py --count 20 --per-variant     # no shared symbolic work
     python benchmarks/generate.py --count 50 --module optimisation
+    python benchmarks/generate.py --count 20 --profile 25      # where the verified run's time goes
 
 Generates ``--count`` variants of each template in one process, twice: with the
 independent verification and without it, then writes the verified set as JSON. Prints
@@ -127,6 +128,25 @@ def report(templates, count, checked, unchecked, json_s, json_bytes, mode, share
     print(f"naive sympy loop (2x2 Jacobian + Hessian + TeX): {naive_reference():.1f} ms per variant")
 
 
+def profile(templates, count: int, seed: int, top: int) -> None:
+    """A third, verified run under cProfile: quizgen's ``top`` functions by cumulative time,
+    as a share of the profiled total (profiling slows sympy's many small calls most, so the
+    shares, not the seconds, are what carries over to an unprofiled run)."""
+    import cProfile
+    import pstats
+    prof = cProfile.Profile()
+    prof.runcall(run, templates, count, seed, True)
+    stats = pstats.Stats(prof).stats          # (file, line, name) -> (cc, nc, tt, ct, callers)
+    package = Path(pipeline.__file__).resolve().parent
+    own = sorted(((ct, nc, f"{Path(f).relative_to(package.parent)}:{line}({name})")
+                  for (f, line, name), (_cc, nc, _tt, ct, _c) in stats.items()
+                  if Path(f).is_relative_to(package)), reverse=True)
+    total = max(sum(tt for _cc, _nc, tt, _ct, _c in stats.values()), own[0][0])
+    print(f"profile of the verified run ({total:.1f} s profiled): quizgen functions by cumulative time")
+    for ct, calls, where in own[:top]:
+        print(f"  {100 * ct / total:5.1f} %  {calls:8d} calls  {where}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--count", type=int, default=20, help="variants per template (default 20)")
@@ -134,6 +154,8 @@ def main() -> None:
     ap.add_argument("--module", action="append", default=[], help="only this module (repeatable)")
     ap.add_argument("--per-variant", action="store_true",
                     help="redo the symbolic derivatives for every variant (the cost without sharing)")
+    ap.add_argument("--profile", type=int, default=0, metavar="N",
+                    help="also profile a verified run and print quizgen's N costliest functions")
     args = ap.parse_args()
     if args.count < 1:
         sys.exit("--count must be at least 1")
@@ -156,6 +178,8 @@ def main() -> None:
         json_s = time.perf_counter() - t
         json_bytes = sum(Path(p).stat().st_size for p in paths)
     report(templates, args.count, checked, unchecked, json_s, json_bytes, mode, shared)
+    if args.profile > 0:
+        profile(templates, args.count, args.seed, args.profile)
 
 
 if __name__ == "__main__":

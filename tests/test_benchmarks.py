@@ -24,6 +24,17 @@ def test_generate_benchmark_reports_every_operation_with_and_without_verificatio
     assert "naive sympy loop" in out
 
 
+def test_generate_benchmark_profile_lists_quizgen_functions_by_share():
+    out = run("benchmarks/generate.py", "--count", "1", "--module", "taylor-series", "--profile", "6")
+    lines = out.splitlines()
+    start = next(i for i, l in enumerate(lines) if l.startswith("profile of the verified run"))
+    rows = lines[start + 1:start + 7]
+    assert len(rows) == 6 and all("quizgen/" in r for r in rows)
+    shares = [float(r.split("%")[0]) for r in rows]
+    assert shares == sorted(shares, reverse=True) and 0 < shares[-1] <= shares[0] <= 100
+    assert any("generate_variant" in r for r in rows)     # the whole run is at the top
+
+
 def test_generate_benchmark_rejects_an_unknown_module():
     proc = subprocess.run([sys.executable, "benchmarks/generate.py", "--module", "nope"], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
