@@ -141,6 +141,8 @@ def profile(templates, count: int, seed: int, top: int) -> None:
     own = sorted(((ct, nc, f"{Path(f).relative_to(package.parent)}:{line}({name})")
                   for (f, line, name), (_cc, nc, _tt, ct, _c) in stats.items()
                   if Path(f).is_relative_to(package)), reverse=True)
+    # the profiled total: every function's own time (cProfile's overhead correction can leave
+    # it a hair below the top function's cumulative time, hence the max)
     total = max(sum(tt for _cc, _nc, tt, _ct, _c in stats.values()), own[0][0])
     print(f"profile of the verified run ({total:.1f} s profiled): quizgen functions by cumulative time")
     for ct, calls, where in own[:top]:
