@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import sympy as sp
+from mpmath.libmp import dps_to_prec, from_rational, to_float
+from sympy.core.numbers import mpf_norm
 
 from .exprs import ExprError, to_sympy, to_text
 
@@ -72,6 +74,17 @@ def _contract_leaf(obj: Any) -> Any:
     return obj
 
 
+_PREC30 = dps_to_prec(30)
+
+
+def float30(x: sp.Expr) -> float:
+    """``float(sp.N(x, 30))``, bit for bit; a fraction without sympy's evalf machinery (the same
+    steps: ``evalf_rational`` at 4 guard bits, ``Float._new`` at 30 digits, ``float`` at 53 bits)."""
+    if isinstance(x, sp.Rational):
+        return to_float(mpf_norm(mpf_norm(from_rational(x.p, x.q, _PREC30 + 4), _PREC30), 53))
+    return float(sp.N(x, 30))
+
+
 def _json_leaf(obj: Any) -> Any:
     if isinstance(obj, sp.Integer) and abs(obj.p) <= 2 ** 53:
         return float(obj.p)                 # what the 30-digit evaluation gives, without it
@@ -80,7 +93,7 @@ def _json_leaf(obj: Any) -> Any:
     if isinstance(obj, sp.Basic):
         if obj.free_symbols:
             return to_text(obj)
-        return float(sp.N(obj, 30))
+        return float30(obj)
     if isinstance(obj, (int, float)):
         return float(obj)
     return obj

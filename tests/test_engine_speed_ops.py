@@ -191,3 +191,21 @@ def test_expressions_sympy_tells_apart_do_not_share_a_shape():
     assert d_real.free_symbols == {x} and d_plain.free_symbols == {px}
     d_int, d_float = derivatives.diff(2 * x ** 3, x), derivatives.diff(sp.Float(2.0) * x ** 3, x)
     assert same(d_int, 6 * x ** 2) and d_float.has(sp.Float) and not d_int.has(sp.Float)
+
+
+def test_float30_is_float_of_the_30_digit_value_bit_for_bit():
+    """inputs.float30 skips sympy's evalf for fractions: the same double as float(sp.N(x, 30))
+    for fractions of every size (ties of the double rounding included by the random sweep),
+    and for integers, constants and expressions (which still go through sp.N)."""
+    from quizgen.inputs import float30
+    rng = random.Random(14)
+    cases = [sp.Rational(1, 3), sp.Rational(-2, 7), sp.S.Half, sp.Integer(-7), sp.Integer(3) ** 60,
+             sp.Rational(10 ** 40 + 1, 3), sp.Rational(1, 10 ** 40 + 7), sp.Rational(-5, 10 ** 330),
+             sp.pi / 4, sp.sqrt(2), sp.exp(sp.Rational(1, 3))]
+    for _ in range(20000):
+        size = rng.choice([3, 8, 20, 60])
+        cases.append(sp.Rational(rng.randint(-10 ** size, 10 ** size), rng.randint(1, 10 ** rng.choice([1, 3, 8, 20]))))
+    for x in cases:
+        want = float(sp.N(x, 30))
+        got = float30(x)
+        assert got == want and math.copysign(1, got) == math.copysign(1, want), x

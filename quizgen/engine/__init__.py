@@ -18,6 +18,7 @@ import sympy as sp
 
 from .. import texcache
 from ..errors import Degenerate
+from ..inputs import float30
 from ..numfmt import num, tex_value
 
 
@@ -192,7 +193,7 @@ def point_tex(at: dict) -> str:
 
 
 def to_float(x: Any) -> float:
-    return float(sp.N(real_number(x), 30))
+    return float30(real_number(x))
 
 
 def tex(obj: Any) -> str:

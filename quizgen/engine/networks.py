@@ -6,6 +6,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import Degenerate
+from ..inputs import float30
 from ..numfmt import tex_value
 from . import operation, Result
 
@@ -20,7 +21,7 @@ ACTIVATIONS = {
 def _array(x) -> np.ndarray:
     if isinstance(x, (list, tuple)):
         return np.array([_array(v) for v in x], dtype=float)
-    return np.array(float(sp.N(x, 30)))
+    return np.array(float30(x))
 
 
 def _layers(inp):
